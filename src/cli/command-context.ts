@@ -1,0 +1,22 @@
+// What a command's action receives: its validated settings, the export directory and store, a
+// logger writing logs/<command>.log, the terminal, and a way to connect to either database.
+
+import type { ResolvedSettings } from '../config/resolve-settings.js';
+import type { Logger } from '../core/logger.js';
+import type { ExportDir } from '../state/export-dir.js';
+import type { MigrationStore } from '../state/store.js';
+import type { Terminal } from './terminal.js';
+
+/** Everything a command needs; built by run-command.ts. */
+export interface CommandContext {
+  /** The command words (`export data from source`). */
+  name: string;
+  settings: ResolvedSettings;
+  terminal: Terminal;
+  logger: Logger;
+  /** Present when the command works in an export directory. */
+  exportDir: ExportDir | undefined;
+  store: MigrationStore | undefined;
+  /** Aborted on SIGINT/SIGTERM so long-running work can stop at a safe point. */
+  signal: AbortSignal;
+}

@@ -1,0 +1,27 @@
+// `godwit export data from source`: the consistent snapshot and, live, the change stream.
+import type { CommandSpec } from '../command-spec.js';
+import { EXCLUDE_TABLE_LIST, PARALLEL_JOBS, TABLE_LIST } from '../shared-options.js';
+
+export const exportDataFromSource: CommandSpec = {
+  words: ['export', 'data', 'from', 'source'],
+  summary: 'export a consistent snapshot of the source and (live) stream every later change',
+  description:
+    'Reads every selected table under one consistent snapshot into data/, then with snapshot-and-changes streams ' +
+    'every later change of the source into the durable change queue data/queue/, printing the export metrics table.',
+  options: [
+    {
+      name: 'export-type',
+      kind: { type: 'enum', choices: ['snapshot-only', 'snapshot-and-changes'] },
+      valueName: 'TYPE',
+      default: 'snapshot-only',
+      description: 'snapshot-only (offline copy) or snapshot-and-changes (live migration)',
+    },
+    PARALLEL_JOBS,
+    TABLE_LIST,
+    EXCLUDE_TABLE_LIST,
+  ],
+  databases: ['source'],
+  needsExportDir: true,
+  exclusive: true,
+  ownsState: true,
+};

@@ -1,0 +1,14 @@
+// `godwit finalize-schema-post-data-import`: what import schema held back until the data was in.
+import type { CommandSpec } from '../command-spec.js';
+import { booleanOption } from '../shared-options.js';
+
+export const finalizeSchemaPostDataImport: CommandSpec = {
+  words: ['finalize-schema-post-data-import'],
+  summary: 'add the held-back NOT VALID constraints and refresh materialized views',
+  description: 'Adds what import schema held back (NOT VALID constraints, ...) and optionally refreshes materialized views. Re-runnable.',
+  options: [booleanOption('refresh-mviews', 'refresh materialized views on the target', false)],
+  databases: ['target'],
+  needsExportDir: true,
+  exclusive: true,
+  ownsState: false,
+};

@@ -1,0 +1,14 @@
+// `godwit import data to source`: the fall-back stream's apply side.
+import type { CommandSpec } from '../command-spec.js';
+import { PARALLEL_JOBS } from '../shared-options.js';
+
+export const importDataToSource: CommandSpec = {
+  words: ['import', 'data', 'to', 'source'],
+  summary: 'after cutover, apply the target changes to the source (restart it by hand after a crash)',
+  description: 'Applies the fall-back change stream to the source exactly once, keeping it ready for a cutover back.',
+  options: [PARALLEL_JOBS],
+  databases: ['source'],
+  needsExportDir: true,
+  exclusive: true,
+  ownsState: false,
+};

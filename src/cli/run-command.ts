@@ -1,0 +1,100 @@
+// The effects around every command, in order: resolve settings, hide passwords from `ps`, open the
+// export directory and store, take the command's lock, open its log, honour --start-clean, run.
+
+import { loadConfigFile } from '../config/config-file.js';
+import { resolveSettings } from '../config/resolve-settings.js';
+import { NotAvailableError, UsageError, describeError } from '../core/errors.js';
+import { createFileLogger } from '../core/file-logger.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { openExportDir, type ExportDir } from '../state/export-dir.js';
+import { acquireCommandLock, type CommandLock } from '../state/lock.js';
+import { openStore, type MigrationStore } from '../state/store.js';
+import { applyStartClean, planStartClean } from '../state/start-clean.js';
+import type { CommandContext } from './command-context.js';
+import { commandName, commandSlug, type CommandSpec } from './command-spec.js';
+import { configFileSchema, settingsSpecOf } from './config-schema.js';
+import { hidePasswordsFromProcessList } from './process-title.js';
+import { COMMANDS } from './registry.js';
+import type { Terminal } from './terminal.js';
+
+/** What run-command needs from the process around it. */
+export interface RunDependencies {
+  terminal: Terminal;
+  env: Readonly<Record<string, string | undefined>>;
+  argv: readonly string[];
+}
+
+/** Runs one command with the flags the user typed; throws typed errors for run-cli to report. */
+export async function runCommand(spec: CommandSpec, flags: Map<string, unknown>, deps: RunDependencies): Promise<void> {
+  const name = commandName(spec);
+  const configPath = flags.get('config-file');
+  const file = typeof configPath === 'string' ? loadConfigFile(configPath, configFileSchema(COMMANDS)) : undefined;
+  const settings = resolveSettings(settingsSpecOf(spec), { flags, env: deps.env, file });
+  hidePasswordsFromProcessList(deps.argv);
+  if (spec.run === undefined) throw new NotAvailableError(name);
+
+  const secrets = [settings.source?.password, settings.target?.password].filter((p): p is string => p !== undefined);
+  let exportDir: ExportDir | undefined;
+  let store: MigrationStore | undefined;
+  let lock: CommandLock | undefined;
+  let logger: Logger = silentLogger;
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    logger.warn(`received ${signal}; stopping at the next safe point`);
+    abort.abort(new UsageError(`interrupted by ${signal}.`));
+  };
+  try {
+    if (spec.needsExportDir && settings.exportDir !== undefined) {
+      exportDir = openExportDir(settings.exportDir);
+      logger = createFileLogger({ file: exportDir.logFile(commandSlug(spec)), level: settings.logLevel, secrets });
+      logger.info(`godwit ${name} started`, { pid: process.pid, settings: describeSettings(settings) });
+      if (spec.exclusive) lock = acquireCommandLock(exportDir, commandSlug(spec), { logger });
+      store = openStore(exportDir.storeFile);
+      if (settings.options.bool('start-clean')) {
+        await startClean(spec, exportDir, store, settings.yes, deps.terminal, logger);
+      }
+    }
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const context: CommandContext = { name, settings, terminal: deps.terminal, logger, exportDir, store, signal: abort.signal };
+    await spec.run(context);
+    logger.info(`godwit ${name} finished`);
+  } catch (error) {
+    logger.error(`godwit ${name} failed: ${describeError(error)}`, { stack: error instanceof Error ? error.stack : undefined });
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    store?.close();
+    lock?.release();
+  }
+}
+
+async function startClean(
+  spec: CommandSpec,
+  exportDir: ExportDir,
+  store: MigrationStore,
+  yes: boolean,
+  terminal: Terminal,
+  logger: Logger,
+): Promise<void> {
+  const plan = planStartClean(exportDir, commandSlug(spec));
+  if (plan.paths.length === 0 && plan.phases.length === 0) return;
+  const question = `--start-clean discards what earlier runs of \`${commandName(spec)}\` left: ${plan.paths.join(', ')}. Continue?`;
+  if (!(await terminal.confirm(question, yes))) throw new UsageError('start-clean was not confirmed; nothing was removed.');
+  applyStartClean(exportDir, store, plan, { logger });
+}
+
+/** The effective settings for the log, without passwords (the file logger also redacts them). */
+function describeSettings(settings: ReturnType<typeof resolveSettings>): Record<string, unknown> {
+  const database = (db: typeof settings.source) =>
+    db === undefined ? undefined : { ...db, password: db.password === undefined ? undefined : '********' };
+  return {
+    exportDir: settings.exportDir,
+    configFile: settings.configFile,
+    logLevel: settings.logLevel,
+    source: database(settings.source),
+    target: database(settings.target),
+    options: Object.fromEntries(settings.options.entries()),
+  };
+}
