@@ -69,8 +69,8 @@ function toCommanderOption(flag: string, option: OptionSpec, env: string | undef
     : option.kind.type === 'bool'
       ? `--${flag} [${option.valueName ?? 'true|false'}]`
       : `--${flag} <${option.valueName ?? 'VALUE'}>`;
-  let description = role === undefined ? option.description : `${role} database ${option.description}`;
-  if (env !== undefined) description += ` (or environment variable ${env})`;
+  let description = role === undefined ? option.description : `${role} database: ${option.description}`;
+  if (env !== undefined) description += ` (better: environment variable ${env}; a flag stays in the shell history)`;
   if (option.default !== undefined && !isPlainSwitch) description += ` (default: ${showDefault(option.default)})`;
   if (option.required === true) description += ' (required)';
   return new Option(syntax, description);

@@ -57,11 +57,12 @@ export class Terminal {
 
   private readLine(question: string, hidden: boolean): Promise<string> {
     const { stdin, stderr } = this.streams;
-    stderr.write(question);
     return new Promise((resolve, reject) => {
       let answer = '';
       const raw = hidden && typeof stdin.setRawMode === 'function';
+      // Echo goes off before the prompt shows, so even a password typed ahead is never echoed.
       if (raw) stdin.setRawMode?.(true);
+      stderr.write(question);
       const finish = (error?: Error): void => {
         stdin.removeListener('data', onData);
         stdin.removeListener('end', onEnd);

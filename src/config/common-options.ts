@@ -50,7 +50,7 @@ export const CONNECTION_KEYS: OptionSpec[] = [
     name: 'db-password',
     kind: { type: 'secret' },
     valueName: 'PASSWORD',
-    description: 'password (prefer the environment variable: a flag shows in the shell history)',
+    description: 'password',
   },
   { name: 'db-name', kind: { type: 'string' }, valueName: 'NAME', description: 'database name' },
   {

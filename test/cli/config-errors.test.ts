@@ -131,8 +131,9 @@ describe('command tree', () => {
       expect(r.stdout).toContain('--config-file <FILE>');
     }
     const help = await runGodwit(['export', 'data', 'from', 'source', '--help']);
+    help.stdout = help.stdout.replace(/\s+/g, ' ');
     expect(help.stdout).toContain('--source-db-password <PASSWORD>');
-    expect(help.stdout).toContain('environment variable SOURCE_DB_PASSWORD');
+    expect(help.stdout).toContain('source database: password (better: environment variable SOURCE_DB_PASSWORD; a flag stays in the shell history)');
     expect(help.stdout).toContain('--export-type <TYPE>');
     expect(help.stdout).toContain('--start-clean [true|false]');
     expect(help.stdout).not.toContain('--target-db-host');
