@@ -2,6 +2,8 @@
 // logger writing logs/<command>.log, the terminal, and a way to connect to either database.
 
 import type { ResolvedSettings } from '../config/resolve-settings.js';
+import type { DatabaseRole } from '../core/errors.js';
+import type { DatabaseConnection } from '../engines/postgres/connect.js';
 import type { Logger } from '../core/logger.js';
 import type { ExportDir } from '../state/export-dir.js';
 import type { MigrationStore } from '../state/store.js';
@@ -19,4 +21,9 @@ export interface CommandContext {
   store: MigrationStore | undefined;
   /** Aborted on SIGINT/SIGTERM so long-running work can stop at a safe point. */
   signal: AbortSignal;
+  /**
+   * Opens a connection to the source or target with the command's settings, asking for a missing
+   * password on a terminal (once per run); the caller ends the client.
+   */
+  connect(role: DatabaseRole): Promise<DatabaseConnection>;
 }

@@ -3,6 +3,7 @@
 
 import { CommanderError } from 'commander';
 import { ExitCode, GodwitError } from '../core/errors.js';
+import { processRedactor } from '../core/redact.js';
 import { buildProgram } from './build-program.js';
 import { runCommand } from './run-command.js';
 import { COMMANDS } from './registry.js';
@@ -46,11 +47,11 @@ function reportFailure(error: unknown, terminal: Terminal): number {
     return ExitCode.usage;
   }
   if (error instanceof GodwitError) {
-    terminal.note(`error: ${error.message}`);
-    if (error.hint !== undefined) terminal.note(error.hint);
+    terminal.note(processRedactor.redact(`error: ${error.message}`));
+    if (error.hint !== undefined) terminal.note(processRedactor.redact(error.hint));
     return error.exitCode;
   }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  terminal.note(`internal error (a bug in godwit, please report it): ${message}`);
+  terminal.note(processRedactor.redact(`internal error (a bug in godwit, please report it): ${message}`));
   return ExitCode.failure;
 }

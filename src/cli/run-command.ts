@@ -3,8 +3,11 @@
 
 import { loadConfigFile } from '../config/config-file.js';
 import { resolveSettings } from '../config/resolve-settings.js';
-import { NotAvailableError, UsageError, describeError } from '../core/errors.js';
+import { NotAvailableError, UsageError, describeError, type DatabaseRole } from '../core/errors.js';
+import type { DatabaseSettings } from '../core/database-settings.js';
 import { createFileLogger } from '../core/file-logger.js';
+import { processRedactor } from '../core/redact.js';
+import { connect, type DatabaseConnection } from '../engines/postgres/connect.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { openExportDir, type ExportDir } from '../state/export-dir.js';
 import { acquireCommandLock, type CommandLock } from '../state/lock.js';
@@ -34,6 +37,7 @@ export async function runCommand(spec: CommandSpec, flags: Map<string, unknown>,
   if (spec.run === undefined) throw new NotAvailableError(name);
 
   const secrets = [settings.source?.password, settings.target?.password].filter((p): p is string => p !== undefined);
+  for (const secret of secrets) processRedactor.addSecret(secret);
   let exportDir: ExportDir | undefined;
   let store: MigrationStore | undefined;
   let lock: CommandLock | undefined;
@@ -56,7 +60,34 @@ export async function runCommand(spec: CommandSpec, flags: Map<string, unknown>,
     }
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    const context: CommandContext = { name, settings, terminal: deps.terminal, logger, exportDir, store, signal: abort.signal };
+    const proven = new Map<DatabaseRole, DatabaseSettings>();
+    const connectTo = async (role: DatabaseRole): Promise<DatabaseConnection> => {
+      const database = proven.get(role) ?? settings[role];
+      if (database === undefined) throw new Error(`${name} does not declare the ${role} database in its spec`);
+      const connection = await connect(database, {
+        applicationName: `godwit ${name}`,
+        logger,
+        promptPassword: deps.terminal.interactive
+          ? async (request) => {
+              const password = await deps.terminal.promptSecret(request.prompt);
+              processRedactor.addSecret(password);
+              return password;
+            }
+          : undefined,
+      });
+      proven.set(role, connection.settings);
+      return connection;
+    };
+    const context: CommandContext = {
+      name,
+      settings,
+      terminal: deps.terminal,
+      logger,
+      exportDir,
+      store,
+      signal: abort.signal,
+      connect: connectTo,
+    };
     await spec.run(context);
     logger.info(`godwit ${name} finished`);
   } catch (error) {
