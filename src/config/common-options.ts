@@ -2,7 +2,6 @@
 
 import { LOG_LEVELS } from '../core/logger.js';
 import { SSL_MODES } from '../core/database-settings.js';
-import type { DatabaseRole } from '../core/errors.js';
 import type { OptionSpec } from './option-spec.js';
 
 /** Global settings that may also appear at the top of the config file. */
@@ -75,12 +74,4 @@ export const CONNECTION_KEYS: OptionSpec[] = [
 /** Connection keys a command cannot run without. */
 export const REQUIRED_CONNECTION_KEYS = ['db-user', 'db-name'];
 
-/** The environment variable that carries a role's password. */
-export function passwordEnvVar(role: DatabaseRole): string {
-  return role === 'source' ? 'SOURCE_DB_PASSWORD' : 'TARGET_DB_PASSWORD';
-}
-
-/** The flag spelling of a connection key for a role (`source` + `db-host` -> `source-db-host`). */
-export function connectionFlagName(role: DatabaseRole, key: string): string {
-  return `${role}-${key}`;
-}
+export { connectionFlagName, passwordEnvVar } from '../core/database-settings.js';

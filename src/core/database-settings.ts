@@ -22,3 +22,13 @@ export interface DatabaseSettings {
   sslCert: string | undefined;
   sslKey: string | undefined;
 }
+
+/** The flag spelling of a connection setting for a role (`source` + `db-host` -> `source-db-host`). */
+export function connectionFlagName(role: DatabaseRole, key: string): string {
+  return `${role}-${key}`;
+}
+
+/** The environment variable that carries a role's password (SOURCE_DB_PASSWORD). */
+export function passwordEnvVar(role: DatabaseRole): string {
+  return `${role.toUpperCase()}_DB_PASSWORD`;
+}

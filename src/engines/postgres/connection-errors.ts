@@ -2,7 +2,7 @@
 // that say which database, what went wrong and which flag fixes it; and tells transient failures
 // (worth a retry) from permanent ones.
 
-import type { DatabaseSettings } from '../../core/database-settings.js';
+import { connectionFlagName, passwordEnvVar, type DatabaseSettings } from '../../core/database-settings.js';
 import { ConnectionError, describeError, type ConnectionFailureReason, type DatabaseRole } from '../../core/errors.js';
 
 /** Thrown by our password callback when the server asks for a password and none is known. */
@@ -33,12 +33,7 @@ export interface FailureContext {
 
 /** The command-line flag for one setting of a side: flagName('source', 'db-host') -> --source-db-host. */
 export function flagName(role: DatabaseRole, setting: string): string {
-  return `--${role}-${setting}`;
-}
-
-/** The environment variable holding a side's password (SOURCE_DB_PASSWORD). */
-export function passwordEnvName(role: DatabaseRole): string {
-  return `${role.toUpperCase()}_DB_PASSWORD`;
+  return `--${connectionFlagName(role, setting)}`;
 }
 
 /** "source database at host:port", the subject of every connection message. */
@@ -100,7 +95,7 @@ function explain(error: unknown, settings: DatabaseSettings, context: FailureCon
     return [
       'password-missing',
       `The ${place} asks for a password for user "${user}", and none was given.`,
-      `Give it with ${flagName(role, 'db-password')} or ${passwordEnvName(role)}, or run godwit on a terminal to be asked for it.`,
+      `Give it with ${flagName(role, 'db-password')} or ${passwordEnvVar(role)}, or run godwit on a terminal to be asked for it.`,
     ];
   }
   if (error instanceof ConnectTimeoutError) {
@@ -117,7 +112,7 @@ function explain(error: unknown, settings: DatabaseSettings, context: FailureCon
       return [
         'wrong-password',
         `Password authentication failed for user "${user}" on the ${place}${from}.`,
-        `Check ${flagName(role, 'db-user')}, and give the right password with ${flagName(role, 'db-password')} or ${passwordEnvName(role)}.`,
+        `Check ${flagName(role, 'db-user')}, and give the right password with ${flagName(role, 'db-password')} or ${passwordEnvVar(role)}.`,
       ];
     }
     case '3D000':
