@@ -16,7 +16,7 @@ import { getDataMigrationReport } from './commands/get-data-migration-report.js'
 import { importDataStatus } from './commands/import-data-status.js';
 import { importDataToSource } from './commands/import-data-to-source.js';
 import { importDataToTarget } from './commands/import-data-to-target.js';
-import { importSchema } from './commands/import-schema.js';
+import { importSchemaCommand } from './commands/import-schema.js';
 import { initiateCutoverToSource } from './commands/initiate-cutover-to-source.js';
 import { initiateCutoverToTarget } from './commands/initiate-cutover-to-target.js';
 import { version } from './commands/version.js';
@@ -26,7 +26,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   assessMigration,
   exportSchema,
   analyzeSchema,
-  importSchema,
+  importSchemaCommand,
   exportDataFromSource,
   importDataToTarget,
   exportDataStatus,

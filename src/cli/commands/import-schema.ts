@@ -1,21 +1,64 @@
 // `godwit import schema`: creates the exported schema on the target, in dependency order.
+import { GodwitError } from '../../core/errors.js';
+import { importSchema } from '../../schema/import/import-schema.js';
+import type { CommandContext } from '../command-context.js';
 import type { CommandSpec } from '../command-spec.js';
 import { booleanOption } from '../shared-options.js';
 
-export const importSchema: CommandSpec = {
+async function run(context: CommandContext): Promise<void> {
+  const { exportDir, store, settings, terminal, logger } = context;
+  if (exportDir === undefined || store === undefined) throw new Error('import schema runs in an export directory');
+  const connection = await context.connect('target');
+  try {
+    store.setPhaseStatus('import-schema', 'running');
+    const summary = await importSchema(
+      exportDir,
+      connection.client,
+      {
+        ignoreExist: settings.options.bool('ignore-exist'),
+        continueOnError: settings.options.bool('continue-on-error'),
+        include: settings.options.list('object-type-list'),
+        exclude: settings.options.list('exclude-object-type-list'),
+      },
+      logger,
+      undefined,
+      context.signal,
+    );
+    const parts = [`${summary.applied} statements applied`];
+    if (summary.skippedExisting > 0) parts.push(`${summary.skippedExisting} already existed`);
+    if (summary.skippedByFilter > 0) parts.push(`${summary.skippedByFilter} left out by the object type lists`);
+    if (summary.heldBack > 0) parts.push(`${summary.heldBack} held back for finalize-schema-post-data-import`);
+    if (summary.failed > 0) parts.push(`${summary.failed} failed`);
+    terminal.print(`import schema: ${parts.join(', ')}.`);
+    if (summary.failureReport !== undefined) {
+      store.setPhaseStatus('import-schema', 'failed', `${summary.failed} statements failed`);
+      throw new GodwitError(`${summary.failed} schema statement(s) failed on the target; the others are applied.`, {
+        hint: `The failed statements and their errors are in ${summary.failureReport}. Fix them and run import schema again with --ignore-exist.`,
+      });
+    }
+    store.setPhaseStatus('import-schema', 'done', parts.join(', '));
+  } catch (error) {
+    if (store.getPhaseStatus('import-schema').state === 'running') store.setPhaseStatus('import-schema', 'failed', String(error));
+    throw error;
+  } finally {
+    await connection.client.end();
+  }
+}
+
+export const importSchemaCommand: CommandSpec = {
   words: ['import', 'schema'],
   summary: 'apply the exported schema to the target in dependency order',
   description:
-    'Applies the schema files to the target in dependency order. NOT VALID constraints (and what is faster to build ' +
-    'after the data load) are held back for finalize-schema-post-data-import.',
+    'Applies the schema files to the target in dependency order (pg_dump order, kept across the per-type files). NOT VALID ' +
+    'constraints are held back for finalize-schema-post-data-import. Every file is parsed before anything is applied.',
   options: [
     booleanOption('ignore-exist', 'skip objects that already exist on the target (re-run after a failure)', false),
-    booleanOption('continue-on-error', 'keep going past failed statements and list them in a report', false),
+    booleanOption('continue-on-error', 'keep going past failed statements and list them in reports/schema_import_failures.sql', false),
     {
       name: 'object-type-list',
       kind: { type: 'word-list' },
       valueName: 'LIST',
-      description: 'only these object types (comma-separated: table,index,...)',
+      description: 'only these object types (comma-separated: table,index,foreign-key,...)',
     },
     {
       name: 'exclude-object-type-list',
@@ -28,4 +71,5 @@ export const importSchema: CommandSpec = {
   needsExportDir: true,
   exclusive: true,
   ownsState: true,
+  run,
 };

@@ -1,0 +1,129 @@
+// `godwit import schema` from the CLI against the real PostgreSQL 17 target, with schema files made
+// from a real pg_dump of the PostgreSQL 15 source: round trips, re-runs, bad files, failures.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { splitSchemaDump } from '../../src/schema/export/split-schema.js';
+import { buildManifest, writeSchemaFiles } from '../../src/schema/export/write-schema-files.js';
+import { openExportDir, type ExportDir } from '../../src/state/export-dir.js';
+import { adminConfig, createDatabase, query, runSql, servers } from '../harness/index.js';
+import { CHINOOK, HAVE_DATASETS, PAGILA_SCHEMA, chinookBody } from '../helpers/datasets.js';
+import { dumpSchema, psqlFile, psqlText } from '../helpers/psql.js';
+import { runGodwit } from '../helpers/run-godwit.js';
+import { schemaFingerprint } from '../helpers/schema-fingerprint.js';
+
+const { source, target } = servers();
+
+/** Until `export schema` lands: the same files it writes, from pg_dump of the source database. */
+async function exportSchemaOf(database: string): Promise<ExportDir> {
+  const dir = openExportDir(join(mkdtempSync(join(tmpdir(), 'godwit-import-schema-')), 'export'));
+  const split = await splitSchemaDump(await dumpSchema(source, database), 'pg_dump');
+  writeSchemaFiles(dir, split, buildManifest(split, { createdAt: new Date().toISOString(), sourceServerVersion: '15', pgDumpVersion: '15', schemas: ['public'] }));
+  return dir;
+}
+
+function importArgs(dir: ExportDir, database: string, ...extra: string[]): string[] {
+  return ['import', 'schema', '--export-dir', dir.root, '--target-db-host', target.host, '--target-db-port', String(target.port),
+    '--target-db-user', target.user, '--target-db-name', database, '--target-ssl-mode', 'disable', ...extra];
+}
+const env = { TARGET_DB_PASSWORD: target.password };
+
+describe.skipIf(!HAVE_DATASETS)('import schema round trips (needs ../shared/datasets)', () => {
+  it('pagila: PostgreSQL 15 to 17, every object identical', async () => {
+    const sourceDb = await createDatabase(source, 'pagila_src');
+    await psqlFile(source, sourceDb, PAGILA_SCHEMA);
+    const dir = await exportSchemaOf(sourceDb);
+    const targetDb = await createDatabase(target, 'pagila_dst');
+    const r = await runGodwit(importArgs(dir, targetDb), { env });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^import schema: \d+ statements applied\.\n$/);
+    const [before, after] = await Promise.all([
+      schemaFingerprint(adminConfig(source, sourceDb), ['public']),
+      schemaFingerprint(adminConfig(target, targetDb), ['public']),
+    ]);
+    expect(after).toEqual(before);
+    expect(before.functions.length).toBeGreaterThan(5);
+    const bookkeeping = await query(target, targetDb, `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'godwit_metadata'`);
+    expect(bookkeeping[0]?.n).toBe(3);
+  });
+
+  it('chinook: identical', async () => {
+    expect(CHINOOK).toBeTruthy();
+    const sourceDb = await createDatabase(source, 'chinook_src');
+    await psqlText(source, sourceDb, chinookBody());
+    const dir = await exportSchemaOf(sourceDb);
+    const targetDb = await createDatabase(target, 'chinook_dst');
+    const r = await runGodwit(importArgs(dir, targetDb), { env });
+    expect(r.code).toBe(0);
+    expect(await schemaFingerprint(adminConfig(target, targetDb), ['public'])).toEqual(await schemaFingerprint(adminConfig(source, sourceDb), ['public']));
+  });
+});
+
+describe('import schema failures', () => {
+  const SCHEMA = `
+    CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+    CREATE TABLE parent (id int PRIMARY KEY, m mood);
+    CREATE TABLE child (id int PRIMARY KEY, parent_id int);
+    ALTER TABLE child ADD CONSTRAINT child_parent_fk FOREIGN KEY (parent_id) REFERENCES parent (id) NOT VALID;
+    CREATE VIEW happy_parents AS SELECT id FROM parent WHERE m = 'happy';
+    CREATE INDEX child_parent_idx ON child (parent_id);`;
+
+  async function prepared(): Promise<{ dir: ExportDir; targetDb: string }> {
+    const sourceDb = await createDatabase(source, 'failures_src');
+    await runSql(source, sourceDb, SCHEMA);
+    return { dir: await exportSchemaOf(sourceDb), targetDb: await createDatabase(target, 'failures_dst') };
+  }
+
+  it('holds NOT VALID constraints back, refuses an existing object without --ignore-exist, skips it with', async () => {
+    const { dir, targetDb } = await prepared();
+    const first = await runGodwit(importArgs(dir, targetDb), { env });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('1 held back for finalize-schema-post-data-import');
+    const fks = await query(target, targetDb, `SELECT count(*)::int AS n FROM pg_constraint WHERE conname = 'child_parent_fk'`);
+    expect(fks[0]?.n).toBe(0);
+
+    const again = await runGodwit(importArgs(dir, targetDb), { env });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^error: schema\/types\/type\.sql, line 1 \(type public\.mood\): type "mood" already exists\n/);
+    expect(again.stderr).toContain('Run again with --ignore-exist to skip existing objects');
+
+    const ignoring = await runGodwit(importArgs(dir, targetDb, '--ignore-exist', 'true'), { env });
+    expect(ignoring.code).toBe(0);
+    expect(ignoring.stdout).toMatch(/import schema: 0 statements applied, \d+ already existed, 1 held back/);
+  });
+
+  it('names the file and line of a syntax error and applies nothing at all', async () => {
+    const { dir, targetDb } = await prepared();
+    const viewFile = join(dir.schemaDir, 'views', 'view.sql');
+    writeFileSync(viewFile, readFileSync(viewFile, 'utf8').replace('CREATE VIEW', 'CREATE VEIW'));
+    const r = await runGodwit(importArgs(dir, targetDb), { env });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/error: schema\/views\/view\.sql, line 1(, column \d+)?: syntax error at or near "VEIW"/);
+    const tables = await query(target, targetDb, `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`);
+    expect(tables[0]?.n).toBe(0);
+  });
+
+  it('collects failures with --continue-on-error into a report and applies the rest', async () => {
+    const { dir, targetDb } = await prepared();
+    const viewFile = join(dir.schemaDir, 'views', 'view.sql');
+    writeFileSync(viewFile, readFileSync(viewFile, 'utf8').replace('FROM public.parent', 'FROM public.no_such_table'));
+    const r = await runGodwit(importArgs(dir, targetDb, '--continue-on-error', 'true'), { env });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/import schema: \d+ statements applied, 1 held back for finalize-schema-post-data-import, 1 failed\./);
+    expect(r.stderr).toContain('error: 1 schema statement(s) failed on the target; the others are applied.');
+    const report = readFileSync(join(dir.reportsDir, 'schema_import_failures.sql'), 'utf8');
+    expect(report).toContain('-- schema/views/view.sql, line 1: relation "public.no_such_table" does not exist (SQLSTATE 42P01)');
+    const index = await query(target, targetDb, `SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'child_parent_idx'`);
+    expect(index[0]?.n).toBe(1);
+  });
+
+  it('applies only the object types asked for (primary keys are constraints)', async () => {
+    const { dir, targetDb } = await prepared();
+    const r = await runGodwit(importArgs(dir, targetDb, '--object-type-list', 'type,tables,constraint', '--exclude-object-type-list', 'foreign-key'), { env });
+    expect(r.code).toBe(0);
+    const rels = await query<{ relname: string }>(target, targetDb, `SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE nspname = 'public' AND relkind IN ('r','v','i') ORDER BY 1`);
+    expect(rels.map((r) => r.relname)).toEqual(['child', 'child_pkey', 'parent', 'parent_pkey']);
+  });
+});
