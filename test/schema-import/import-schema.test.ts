@@ -44,7 +44,7 @@ describe.skipIf(!HAVE_DATASETS)('import schema round trips (needs ../shared/data
       schemaFingerprint(adminConfig(target, targetDb), ['public']),
     ]);
     expect(after).toEqual(before);
-    expect(before.functions.length).toBeGreaterThan(5);
+    expect(before.functions?.length).toBeGreaterThan(5);
     const bookkeeping = await query(target, targetDb, `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'godwit_metadata'`);
     expect(bookkeeping[0]?.n).toBe(3);
   });
@@ -67,7 +67,9 @@ describe('import schema failures', () => {
     CREATE TABLE parent (id int PRIMARY KEY, m mood);
     CREATE TABLE child (id int PRIMARY KEY, parent_id int);
     ALTER TABLE child ADD CONSTRAINT child_parent_fk FOREIGN KEY (parent_id) REFERENCES parent (id) NOT VALID;
-    CREATE VIEW happy_parents AS SELECT id FROM parent WHERE m = 'happy';
+    -- Two tables, so that PostgreSQL 15 and 17 both qualify the columns in pg_get_viewdef (17 drops
+    -- the qualification for a single table, a rendering difference, not a migration one).
+    CREATE VIEW happy_parents AS SELECT p.id, c.id AS child_id FROM parent p JOIN child c ON c.parent_id = p.id WHERE p.m = 'happy';
     CREATE INDEX child_parent_idx ON child (parent_id);`;
 
   async function prepared(): Promise<{ dir: ExportDir; targetDb: string }> {
@@ -94,6 +96,28 @@ describe('import schema failures', () => {
     expect(ignoring.stdout).toMatch(/import schema: 0 statements applied, \d+ already existed, 1 held back/);
   });
 
+  it('finalize adds the held-back constraint NOT VALID, refreshes materialized views, and can run again', async () => {
+    const sourceDb = await createDatabase(source, 'finalize_src');
+    await runSql(source, sourceDb, `${SCHEMA}
+      CREATE MATERIALIZED VIEW "Parent Count" AS SELECT count(*) AS n FROM parent;
+      INSERT INTO parent VALUES (1, 'happy');`);
+    const dir = await exportSchemaOf(sourceDb);
+    const targetDb = await createDatabase(target, 'finalize_dst');
+    expect((await runGodwit(importArgs(dir, targetDb), { env })).code).toBe(0);
+    await runSql(target, targetDb, `INSERT INTO parent VALUES (1, 'happy'), (2, 'ok'); INSERT INTO child VALUES (1, 99);`);
+    const finalizeArgs = importArgs(dir, targetDb, '--refresh-mviews', 'true').map((a) => (a === 'import' ? 'finalize-schema-post-data-import' : a)).filter((a) => a !== 'schema');
+    const first = await runGodwit(finalizeArgs, { env });
+    expect(first.stderr).toBe('');
+    expect(first.stdout).toBe('finalize-schema-post-data-import: 1 held-back statements added, 1 materialized views refreshed.\n');
+    const fk = await query<{ convalidated: boolean }>(target, targetDb, `SELECT convalidated FROM pg_constraint WHERE conname = 'child_parent_fk'`);
+    expect(fk).toEqual([{ convalidated: false }]);
+    const mv = await query<{ n: string }>(target, targetDb, 'SELECT n::text FROM "Parent Count"');
+    expect(mv).toEqual([{ n: '2' }]);
+    const again = await runGodwit(finalizeArgs, { env });
+    expect(again.stdout).toBe('finalize-schema-post-data-import: 0 held-back statements added, 1 were already there, 1 materialized views refreshed.\n');
+    expect(await schemaFingerprint(adminConfig(target, targetDb), ['public'])).toEqual(await schemaFingerprint(adminConfig(source, sourceDb), ['public']));
+  });
+
   it('names the file and line of a syntax error and applies nothing at all', async () => {
     const { dir, targetDb } = await prepared();
     const viewFile = join(dir.schemaDir, 'views', 'view.sql');
@@ -108,7 +132,7 @@ describe('import schema failures', () => {
   it('collects failures with --continue-on-error into a report and applies the rest', async () => {
     const { dir, targetDb } = await prepared();
     const viewFile = join(dir.schemaDir, 'views', 'view.sql');
-    writeFileSync(viewFile, readFileSync(viewFile, 'utf8').replace('FROM public.parent', 'FROM public.no_such_table'));
+    writeFileSync(viewFile, readFileSync(viewFile, 'utf8').replace('FROM (public.parent', 'FROM (public.no_such_table'));
     const r = await runGodwit(importArgs(dir, targetDb, '--continue-on-error', 'true'), { env });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/import schema: \d+ statements applied, 1 held back for finalize-schema-post-data-import, 1 failed\./);

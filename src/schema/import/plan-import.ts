@@ -26,6 +26,8 @@ export interface PlannedStatement {
   sql: string;
   kind: ObjectKind;
   objectName: string | undefined;
+  /** The statement's syntax tree, for callers that need exact names. */
+  ast: ParsedStatement['ast'];
   /** Sort key: the dump position, or a fraction after the statement it follows in its file. */
   order: number;
 }
@@ -107,6 +109,7 @@ export function planImport(manifest: SchemaManifest | undefined, files: readonly
           sql: statement.sql.trim(),
           kind: statement.kind,
           objectName: statement.objectName,
+          ast: statement.ast,
           order: position ?? previous + offset / 1e6,
         };
         if (!passesFilter(statement, filter)) skippedByFilter++;

@@ -149,6 +149,8 @@ function defineStmt(fields: Fields): StatementClass {
   const kind = kindOfObjectType(fields.kind as ObjectType);
   const defnames = fields.defnames as Node[] | undefined;
   if (kind === 'aggregate') return result('aggregate', functionSignature(defnames, nodeAs<{ items?: Node[] }>((fields.args as Node[] | undefined)?.[0], 'List')?.items));
+  // Operator names are symbols, never quoted.
+  if (kind === 'operator') return result(kind, stringList(defnames).join('.'));
   return result(kind, displayName(stringList(defnames)));
 }
 
