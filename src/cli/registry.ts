@@ -1,6 +1,6 @@
 // Every godwit command, in workflow order (DESIGN.md section 2). Adding a command = one file + one line.
 import type { CommandSpec } from './command-spec.js';
-import { analyzeSchema } from './commands/analyze-schema.js';
+import { analyzeSchemaCommand } from './commands/analyze-schema.js';
 import { archiveChanges } from './commands/archive-changes.js';
 import { assessMigration } from './commands/assess-migration.js';
 import { comparePerformance } from './commands/compare-performance.js';
@@ -25,7 +25,7 @@ import { version } from './commands/version.js';
 export const COMMANDS: readonly CommandSpec[] = [
   assessMigration,
   exportSchema,
-  analyzeSchema,
+  analyzeSchemaCommand,
   importSchemaCommand,
   exportDataFromSource,
   importDataToTarget,

@@ -1,26 +1,21 @@
 // `godwit import schema` from the CLI against the real PostgreSQL 17 target, with schema files made
 // from a real pg_dump of the PostgreSQL 15 source: round trips, re-runs, bad files, failures.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { splitSchemaDump } from '../../src/schema/export/split-schema.js';
-import { buildManifest, writeSchemaFiles } from '../../src/schema/export/write-schema-files.js';
-import { openExportDir, type ExportDir } from '../../src/state/export-dir.js';
+import type { ExportDir } from '../../src/state/export-dir.js';
+import { exportSchemaFiles } from '../helpers/export-schema-files.js';
 import { adminConfig, createDatabase, query, runSql, servers } from '../harness/index.js';
 import { CHINOOK, HAVE_DATASETS, PAGILA_SCHEMA, chinookBody } from '../helpers/datasets.js';
-import { dumpSchema, psqlFile, psqlText } from '../helpers/psql.js';
+import { psqlFile, psqlText } from '../helpers/psql.js';
 import { runGodwit } from '../helpers/run-godwit.js';
 import { schemaFingerprint } from '../helpers/schema-fingerprint.js';
 
 const { source, target } = servers();
 
-/** Until `export schema` lands: the same files it writes, from pg_dump of the source database. */
-async function exportSchemaOf(database: string): Promise<ExportDir> {
-  const dir = openExportDir(join(mkdtempSync(join(tmpdir(), 'godwit-import-schema-')), 'export'));
-  const split = await splitSchemaDump(await dumpSchema(source, database), 'pg_dump');
-  writeSchemaFiles(dir, split, buildManifest(split, { createdAt: new Date().toISOString(), sourceServerVersion: '15', pgDumpVersion: '15', schemas: ['public'] }));
-  return dir;
+/** The files `export schema` writes, from pg_dump of the source database. */
+function exportSchemaOf(database: string): Promise<ExportDir> {
+  return exportSchemaFiles(source, database);
 }
 
 function importArgs(dir: ExportDir, database: string, ...extra: string[]): string[] {
