@@ -54,6 +54,87 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
       );
     },
   },
+  {
+    version: 2,
+    name: 'source catalog snapshot',
+    up(db) {
+      // Written by `export schema` (src/state/catalog-store.ts), read by the snapshot, stream and
+      // cutover phases. Lists of names are JSON arrays; bigint sequence values are decimal text.
+      db.exec(`
+        CREATE TABLE source_catalog (
+          singleton      INTEGER PRIMARY KEY CHECK (singleton = 1),
+          read_at        TEXT NOT NULL,
+          server_version TEXT NOT NULL,
+          schemas        TEXT NOT NULL
+        ) STRICT;
+        CREATE TABLE source_tables (
+          schema_name              TEXT NOT NULL,
+          table_name               TEXT NOT NULL,
+          kind                     TEXT NOT NULL CHECK (kind IN ('ordinary', 'partitioned', 'partition')),
+          estimated_rows           REAL,
+          size_bytes               INTEGER NOT NULL,
+          primary_key              TEXT NOT NULL,
+          replica_identity         TEXT NOT NULL CHECK (replica_identity IN ('default', 'index', 'full', 'nothing')),
+          replica_identity_columns TEXT NOT NULL,
+          unique_indexes           TEXT NOT NULL,
+          partition_key            TEXT,
+          PRIMARY KEY (schema_name, table_name)
+        ) STRICT;
+        CREATE TABLE source_columns (
+          schema_name    TEXT NOT NULL,
+          table_name     TEXT NOT NULL,
+          column_name    TEXT NOT NULL,
+          ordinal        INTEGER NOT NULL,
+          data_type      TEXT NOT NULL,
+          type_schema    TEXT NOT NULL,
+          type_name      TEXT NOT NULL,
+          not_null       INTEGER NOT NULL CHECK (not_null IN (0, 1)),
+          default_expr   TEXT,
+          generated_expr TEXT,
+          identity       TEXT CHECK (identity IN ('always', 'by-default')),
+          PRIMARY KEY (schema_name, table_name, column_name),
+          FOREIGN KEY (schema_name, table_name) REFERENCES source_tables (schema_name, table_name) ON DELETE CASCADE
+        ) STRICT;
+        CREATE TABLE source_partitions (
+          schema_name   TEXT NOT NULL,
+          table_name    TEXT NOT NULL,
+          parent_schema TEXT NOT NULL,
+          parent_name   TEXT NOT NULL,
+          root_schema   TEXT NOT NULL,
+          root_name     TEXT NOT NULL,
+          bound         TEXT NOT NULL,
+          PRIMARY KEY (schema_name, table_name),
+          FOREIGN KEY (schema_name, table_name) REFERENCES source_tables (schema_name, table_name) ON DELETE CASCADE
+        ) STRICT;
+        CREATE INDEX source_partitions_by_root ON source_partitions (root_schema, root_name);
+        CREATE TABLE source_sequences (
+          schema_name       TEXT NOT NULL,
+          sequence_name     TEXT NOT NULL,
+          data_type         TEXT NOT NULL,
+          increment_by      TEXT NOT NULL,
+          min_value         TEXT NOT NULL,
+          max_value         TEXT NOT NULL,
+          start_value       TEXT NOT NULL,
+          cache_size        TEXT NOT NULL,
+          cycle             INTEGER NOT NULL CHECK (cycle IN (0, 1)),
+          last_value        TEXT,
+          owner_schema      TEXT,
+          owner_table       TEXT,
+          owner_column      TEXT,
+          owner_is_identity INTEGER CHECK (owner_is_identity IN (0, 1)),
+          used_by_defaults  TEXT NOT NULL,
+          PRIMARY KEY (schema_name, sequence_name)
+        ) STRICT;
+        CREATE TABLE source_user_types (
+          schema_name TEXT NOT NULL,
+          type_name   TEXT NOT NULL,
+          kind        TEXT NOT NULL CHECK (kind IN ('enum', 'domain')),
+          definition  TEXT NOT NULL,
+          PRIMARY KEY (schema_name, type_name)
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 /** Checks that a migration list is usable (1..n, in order) so a bad edit fails loudly in tests. */
