@@ -10,7 +10,7 @@ import { endMigration } from './commands/end-migration.js';
 import { exportDataFromSource } from './commands/export-data-from-source.js';
 import { exportDataFromTarget } from './commands/export-data-from-target.js';
 import { exportDataStatus } from './commands/export-data-status.js';
-import { exportSchema } from './commands/export-schema.js';
+import { exportSchemaCommand } from './commands/export-schema.js';
 import { finalizeSchemaPostDataImport } from './commands/finalize-schema-post-data-import.js';
 import { getDataMigrationReport } from './commands/get-data-migration-report.js';
 import { importDataStatus } from './commands/import-data-status.js';
@@ -24,7 +24,7 @@ import { version } from './commands/version.js';
 /** All commands; build-program.ts turns them into the command tree. */
 export const COMMANDS: readonly CommandSpec[] = [
   assessMigration,
-  exportSchema,
+  exportSchemaCommand,
   analyzeSchemaCommand,
   importSchemaCommand,
   exportDataFromSource,

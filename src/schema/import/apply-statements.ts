@@ -59,7 +59,15 @@ export async function applyStatements(
   statements: readonly PlannedStatement[],
   options: ApplyOptions,
 ): Promise<ApplyResult> {
-  for (const setting of sessionSettings) await session.query(setting);
+  for (const setting of sessionSettings) {
+    try {
+      await session.query(setting);
+    } catch (error) {
+      // A newer pg_dump sets parameters an older target lacks (transaction_timeout): harmless to skip.
+      if ((error as Partial<DatabaseErrorFields>).code !== '42704') throw error;
+      options.logger.warn(`session setting skipped, the target does not know it: ${setting}`);
+    }
+  }
   const result: ApplyResult = { applied: 0, skippedExisting: [], failed: [] };
   let done = 0;
   for (const statement of statements) {
@@ -70,7 +78,9 @@ export async function applyStatements(
       options.logger.debug(`applied schema/${statement.path}:${statement.line}`, { kind: statement.kind, object: statement.objectName });
     } catch (error) {
       const fields = errorFields(error);
-      if (options.ignoreExist && isAlreadyExistsError(error)) {
+      // A schema is a container: the target's existing `public` (or one the DBA made) is fine to reuse.
+      const existingSchema = statement.kind === 'schema' && fields.code === '42P06';
+      if ((options.ignoreExist || existingSchema) && isAlreadyExistsError(error)) {
         result.skippedExisting.push(statement);
         options.logger.info(`already exists, skipped: schema/${statement.path}:${statement.line}`, { object: statement.objectName });
       } else if (options.continueOnError) {

@@ -1,0 +1,85 @@
+// `export schema` as a pipeline step: check the selected schemas exist, dump them with pg_dump,
+// split the dump into schema/<type>/ files with the manifest, and record the source catalog that
+// the data phases need (tables, keys, partitions, sequences) in the migration store.
+
+import { readFileSync } from 'node:fs';
+import type { DatabaseSettings } from '../../core/database-settings.js';
+import { NotReadyError } from '../../core/errors.js';
+import { displayIdent } from '../../core/identifiers.js';
+import type { Logger } from '../../core/logger.js';
+import type { SourceCatalogReader } from '../../engines/source-catalog.js';
+import type { SqlSession } from '../../engines/sql-session.js';
+import { replaceSourceCatalog } from '../../state/catalog-store.js';
+import type { ExportDir } from '../../state/export-dir.js';
+import type { MigrationStore } from '../../state/store.js';
+import { dumpSchema } from './pg-dump.js';
+import { splitSchemaDump } from './split-schema.js';
+import { buildManifest, writeSchemaFiles } from './write-schema-files.js';
+
+/** Everything the step needs; the CLI builds it from the command's context. */
+export interface ExportSchemaInput {
+  dir: ExportDir;
+  store: MigrationStore;
+  /** Settings that connected (with a prompted or .pgpass password filled in): pg_dump reuses them. */
+  settings: DatabaseSettings;
+  session: SqlSession;
+  catalogReader: SourceCatalogReader;
+  server: { major: number; versionString: string };
+  applicationName: string;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+/** What was exported, for the summary line. */
+export interface ExportSchemaSummary {
+  statements: number;
+  files: { path: string; statements: number }[];
+  tables: number;
+  sequences: number;
+  pgDump: string;
+}
+
+/** Fails before anything is written when a selected schema does not exist on the source. */
+async function checkSchemasExist(session: SqlSession, schemas: readonly string[], database: string): Promise<void> {
+  const { rows } = await session.query<{ nspname: string }>('SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)', [schemas]);
+  const found = new Set(rows.map((row) => row.nspname));
+  const missing = schemas.filter((schema) => !found.has(schema));
+  if (missing.length > 0) {
+    const names = missing.map(displayIdent).join(', ');
+    throw new NotReadyError(`schema ${names} does not exist in the source database "${database}".`, {
+      hint: 'Check --source-db-schema (names with capitals or spaces must be double-quoted: app,"Sales Data").',
+    });
+  }
+}
+
+/** Runs the whole export; re-running it replaces the earlier export completely. */
+export async function exportSchema(input: ExportSchemaInput): Promise<ExportSchemaSummary> {
+  const { dir, store, settings, logger } = input;
+  await checkSchemasExist(input.session, settings.schemas, settings.database);
+  const dump = await dumpSchema({
+    settings,
+    serverMajor: input.server.major,
+    outputFile: dir.schemaDumpFile,
+    applicationName: input.applicationName,
+    logger,
+    signal: input.signal,
+  });
+  logger.info('pg_dump finished', { pgDump: dump.pgDump.versionText, durationMs: dump.durationMs });
+  const split = await splitSchemaDump(readFileSync(dump.file, 'utf8'), dump.file);
+  const manifest = buildManifest(split, {
+    createdAt: new Date().toISOString(),
+    sourceServerVersion: input.server.versionString,
+    pgDumpVersion: dump.pgDump.versionText,
+    schemas: settings.schemas,
+  });
+  const catalog = await input.catalogReader.readCatalog(settings.schemas);
+  writeSchemaFiles(dir, split, manifest);
+  replaceSourceCatalog(store, catalog);
+  return {
+    statements: split.statementCount,
+    files: split.files.map((file) => ({ path: file.path, statements: file.statements.length })),
+    tables: catalog.tables.length,
+    sequences: catalog.sequences.length,
+    pgDump: dump.pgDump.versionText,
+  };
+}
