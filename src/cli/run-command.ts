@@ -12,7 +12,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import { openExportDir, type ExportDir } from '../state/export-dir.js';
 import { acquireCommandLock, type CommandLock } from '../state/lock.js';
 import { openStore, type MigrationStore } from '../state/store.js';
-import { applyStartClean, planStartClean } from '../state/start-clean.js';
+import { applyStartClean, planStartClean, supportsStartClean } from '../state/start-clean.js';
 import type { CommandContext } from './command-context.js';
 import { commandName, commandSlug, type CommandSpec } from './command-spec.js';
 import { configFileSchema, settingsSpecOf } from './config-schema.js';
@@ -54,7 +54,9 @@ export async function runCommand(spec: CommandSpec, flags: Map<string, unknown>,
       logger.info(`godwit ${name} started`, { pid: process.pid, settings: describeSettings(settings) });
       if (spec.exclusive) lock = acquireCommandLock(exportDir, commandSlug(spec), { logger });
       store = openStore(exportDir.storeFile);
-      if (settings.options.bool('start-clean')) {
+      // Commands whose state lives in the export directory are cleaned here; others (import schema
+      // drops what it created on the target) handle --start-clean in their own run.
+      if (settings.options.bool('start-clean') && supportsStartClean(commandSlug(spec))) {
         await startClean(spec, exportDir, store, settings.yes, deps.terminal, logger);
       }
     }

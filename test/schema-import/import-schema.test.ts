@@ -79,6 +79,21 @@ describe('import schema failures', () => {
     expect(await schemaFingerprint(adminConfig(target, targetDb), ['public'])).toEqual(await schemaFingerprint(adminConfig(source, sourceDb), ['public']));
   });
 
+  it('--start-clean drops what the import created, after confirmation, and imports again', async () => {
+    const { dir, targetDb } = await prepared();
+    expect((await runGodwit(importArgs(dir, targetDb), { env })).code).toBe(0);
+    await runSql(target, targetDb, `INSERT INTO parent VALUES (7, 'ok')`);
+    const refused = await runGodwit(importArgs(dir, targetDb, '--start-clean', 'true'), { env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`--start-clean drops the schemas public, godwit_metadata and everything in them (tables and their data) in the target database "${targetDb}"`);
+    expect(refused.stderr).toContain('Run the command again with --yes to confirm.');
+    expect(await query(target, targetDb, 'SELECT id FROM parent')).toEqual([{ id: 7 }]);
+    const cleaned = await runGodwit(importArgs(dir, targetDb, '--start-clean', 'true', '--yes'), { env });
+    expect(cleaned.stderr).toBe('');
+    expect(cleaned.code).toBe(0);
+    expect(await query(target, targetDb, 'SELECT id FROM parent')).toEqual([]);
+  });
+
   it('names the file and line of a syntax error and applies nothing at all', async () => {
     const { dir, targetDb } = await prepared();
     const viewFile = join(dir.schemaDir, 'views', 'view.sql');

@@ -1,6 +1,8 @@
 // `godwit import schema`: creates the exported schema on the target, in dependency order.
 import { GodwitError } from '../../core/errors.js';
-import { importSchema } from '../../schema/import/import-schema.js';
+import { UsageError } from '../../core/errors.js';
+import { displayIdent } from '../../core/identifiers.js';
+import { dropSchemas, importSchema, schemasToDropForStartClean } from '../../schema/import/import-schema.js';
 import type { CommandContext } from '../command-context.js';
 import type { CommandSpec } from '../command-spec.js';
 import { booleanOption } from '../shared-options.js';
@@ -10,6 +12,15 @@ async function run(context: CommandContext): Promise<void> {
   if (exportDir === undefined || store === undefined) throw new Error('import schema runs in an export directory');
   const connection = await context.connect('target');
   try {
+    if (settings.options.bool('start-clean')) {
+      const schemas = await schemasToDropForStartClean(exportDir);
+      const target = connection.settings;
+      const question =
+        `--start-clean drops the schemas ${schemas.map(displayIdent).join(', ')} and everything in them (tables and their data) ` +
+        `in the target database "${target.database}" at ${target.host}:${target.port}, then imports the schema again. Continue?`;
+      if (!(await terminal.confirm(question, settings.yes))) throw new UsageError('start-clean was not confirmed; nothing was dropped.');
+      await dropSchemas(connection.client, schemas, logger);
+    }
     store.setPhaseStatus('import-schema', 'running');
     const summary = await importSchema(
       exportDir,

@@ -4,7 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../core/logger.js';
-import { ensureBookkeepingSchema } from '../../engines/bookkeeping-schema.js';
+import { BOOKKEEPING_SCHEMA, ensureBookkeepingSchema } from '../../engines/bookkeeping-schema.js';
+import { quoteIdent } from '../../core/identifiers.js';
 import type { SqlSession } from '../../engines/sql-session.js';
 import type { ExportDir } from '../../state/export-dir.js';
 import { applyStatements, type ApplyResult } from './apply-statements.js';
@@ -67,4 +68,23 @@ function writeFailureReport(dir: ExportDir, result: ApplyResult): string {
     .join('\n');
   writeFileSync(path, text);
   return path;
+}
+
+/** The schemas `--start-clean` drops on the target: those the export took, and godwit's bookkeeping. */
+export async function schemasToDropForStartClean(dir: ExportDir): Promise<string[]> {
+  const onDisk = await readSchemaFiles(dir.schemaDir);
+  return [...(onDisk.manifest?.schemas ?? []), BOOKKEEPING_SCHEMA];
+}
+
+/**
+ * Empties the given schemas (import schema --start-clean, after confirmation): each is dropped with
+ * everything in it and created again empty, so a dump without CREATE SCHEMA (public) still imports.
+ * godwit's bookkeeping schema is dropped for good; the import recreates it.
+ */
+export async function dropSchemas(session: SqlSession, schemas: readonly string[], logger: Logger): Promise<void> {
+  for (const schema of schemas) {
+    await session.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+    if (schema !== BOOKKEEPING_SCHEMA) await session.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
+    logger.warn(`start-clean: dropped schema ${schema} and everything in it on the target`);
+  }
 }
