@@ -135,6 +135,69 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    name: 'snapshot export and import bookkeeping',
+    up(db) {
+      // Written by `export data from source` (snapshot part) and `import data to target`
+      // (src/state/snapshot-store.ts). A chunk is one data file: a whole table (or leaf partition) or one
+      // ctid page range of it, in PostgreSQL's COPY text format. The target's godwit_metadata.imported_batches
+      // is the truth for what is loaded (written in the same transaction as the rows); snapshot_import_batches
+      // is this store's copy of it, for status and reports, refreshed from the target when the import starts.
+      db.exec(`
+        CREATE TABLE snapshot_runs (
+          run_id      TEXT PRIMARY KEY,
+          kind        TEXT NOT NULL CHECK (kind IN ('exported-snapshot', 'replication-slot')),
+          started_at  TEXT NOT NULL,
+          finished_at TEXT
+        ) STRICT;
+        CREATE TABLE snapshot_tables (
+          table_key     TEXT PRIMARY KEY,
+          schema_name   TEXT NOT NULL,
+          table_name    TEXT NOT NULL,
+          columns       TEXT NOT NULL,
+          planned_at    TEXT NOT NULL
+        ) STRICT;
+        CREATE TABLE snapshot_chunks (
+          chunk_id        TEXT PRIMARY KEY,
+          table_key       TEXT NOT NULL REFERENCES snapshot_tables (table_key),
+          source_schema   TEXT NOT NULL,
+          source_relation TEXT NOT NULL,
+          first_page      INTEGER,
+          end_page        INTEGER,
+          file            TEXT NOT NULL,
+          state           TEXT NOT NULL CHECK (state IN ('planned', 'exported')),
+          run_id          TEXT REFERENCES snapshot_runs (run_id),
+          row_count       INTEGER,
+          byte_count      INTEGER,
+          sha256          TEXT,
+          exported_at     TEXT
+        ) STRICT;
+        CREATE INDEX snapshot_chunks_by_table ON snapshot_chunks (table_key);
+        CREATE TABLE snapshot_sequences (
+          schema_name   TEXT NOT NULL,
+          sequence_name TEXT NOT NULL,
+          last_value    TEXT NOT NULL,
+          is_called     INTEGER NOT NULL,
+          read_at       TEXT NOT NULL,
+          PRIMARY KEY (schema_name, sequence_name)
+        ) STRICT;
+        CREATE TABLE snapshot_import_batches (
+          chunk_id    TEXT NOT NULL REFERENCES snapshot_chunks (chunk_id),
+          batch_no    INTEGER NOT NULL,
+          row_count   INTEGER NOT NULL,
+          imported_at TEXT NOT NULL,
+          PRIMARY KEY (chunk_id, batch_no)
+        ) STRICT;
+        CREATE TABLE snapshot_import_settings (
+          singleton  INTEGER PRIMARY KEY CHECK (singleton = 1),
+          batch_size INTEGER NOT NULL,
+          batch_bytes INTEGER NOT NULL,
+          started_at TEXT NOT NULL
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 /** Checks that a migration list is usable (1..n, in order) so a bad edit fails loudly in tests. */

@@ -38,6 +38,7 @@ async function run(context: CommandContext): Promise<void> {
     const parts = [`${summary.applied} statements applied`];
     if (summary.skippedExisting > 0) parts.push(`${summary.skippedExisting} already existed`);
     if (summary.skippedByFilter > 0) parts.push(`${summary.skippedByFilter} left out by the object type lists`);
+    if (summary.postSnapshot > 0) parts.push(`${summary.postSnapshot} indexes and keys left for import data to build after the load`);
     if (summary.heldBack > 0) parts.push(`${summary.heldBack} held back for finalize-schema-post-data-import`);
     if (summary.failed > 0) parts.push(`${summary.failed} failed`);
     terminal.print(`import schema: ${parts.join(', ')}.`);

@@ -10,7 +10,7 @@ import { applyStatements } from '../import/apply-statements.js';
 import { planImport } from '../import/plan-import.js';
 import { readSchemaFiles } from '../import/read-schema-files.js';
 
-/** Counts for the summary line. */
+/** Counts for the summary line (held back = indexes and keys not built yet plus NOT VALID constraints). */
 export interface FinalizeSummary {
   added: number;
   alreadyThere: number;
@@ -27,7 +27,9 @@ export async function finalizeSchema(
 ): Promise<FinalizeSummary> {
   const onDisk = await readSchemaFiles(dir.schemaDir);
   const plan = planImport(onDisk.manifest, onDisk.files, { include: [], exclude: [] });
-  const result = await applyStatements(session, plan.sessionSettings, plan.heldBack, {
+  // Indexes and keys are normally built by import data after the load; a schema-only migration (or
+  // one whose import never got that far) gets them here. Existing ones are skipped.
+  const result = await applyStatements(session, plan.sessionSettings, [...plan.postSnapshot, ...plan.heldBack], {
     ignoreExist: true,
     continueOnError: false,
     logger,

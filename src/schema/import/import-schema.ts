@@ -24,6 +24,8 @@ export interface ImportSchemaSummary {
   skippedExisting: number;
   skippedByFilter: number;
   heldBack: number;
+  /** Indexes and keys left for `import data to target` to build after the snapshot load. */
+  postSnapshot: number;
   failed: number;
   failureReport: string | undefined;
 }
@@ -42,7 +44,7 @@ export async function importSchema(
 ): Promise<ImportSchemaSummary> {
   const onDisk = await readSchemaFiles(dir.schemaDir);
   const plan = planImport(onDisk.manifest, onDisk.files, options);
-  logger.info('import schema plan', { now: plan.now.length, heldBack: plan.heldBack.length, skippedByFilter: plan.skippedByFilter });
+  logger.info('import schema plan', { now: plan.now.length, postSnapshot: plan.postSnapshot.length, heldBack: plan.heldBack.length, skippedByFilter: plan.skippedByFilter });
   await ensureBookkeepingSchema(session);
   const result = await applyStatements(session, plan.sessionSettings, plan.now, { ...options, logger, onStatement: progress, signal });
   const failureReport = result.failed.length > 0 ? writeFailureReport(dir, result) : undefined;
@@ -51,6 +53,7 @@ export async function importSchema(
     skippedExisting: result.skippedExisting.length,
     skippedByFilter: plan.skippedByFilter,
     heldBack: plan.heldBack.length,
+    postSnapshot: plan.postSnapshot.length,
     failed: result.failed.length,
     failureReport,
   };

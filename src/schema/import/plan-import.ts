@@ -32,10 +32,16 @@ export interface PlannedStatement {
   order: number;
 }
 
-/** The plan: what runs now, and what `finalize-schema-post-data-import` adds later. */
+/**
+ * The plan: what runs now; what `import data to target` builds after the snapshot load (indexes,
+ * primary/unique keys, foreign keys: loading into a table without them is much faster, and keys are
+ * built in parallel); and what `finalize-schema-post-data-import` adds at the end (NOT VALID
+ * constraints). Finalize also builds whatever of the post-snapshot part is still missing.
+ */
 export interface ImportPlan {
   sessionSettings: string[];
   now: PlannedStatement[];
+  postSnapshot: PlannedStatement[];
   heldBack: PlannedStatement[];
   skippedByFilter: number;
 }
@@ -66,9 +72,27 @@ function passesFilter(statement: ParsedStatement, filter: ImportFilter): boolean
   return !words.some((w) => filter.exclude.includes(w));
 }
 
-/** NOT VALID constraints are validated by finalize, after the data is in (validation scans the table). */
+/** NOT VALID constraints are added by finalize, after the data is in (new rows would be checked against them). */
 function holdBack(statement: ParsedStatement): boolean {
   return statement.notValid;
+}
+
+/** ALTER TABLE subcommands that name an index, so they must follow the (post-snapshot) index. */
+const INDEX_REFERENCING_SUBCOMMANDS = new Set(['AT_ClusterOn', 'AT_ReplicaIdentity']);
+
+function referencesIndex(ast: ParsedStatement['ast']): boolean {
+  const alter = (ast as { AlterTableStmt?: { cmds?: { AlterTableCmd?: { subtype?: string; def?: { ReplicaIdentityStmt?: { identity_type?: string } } } }[] } })
+    .AlterTableStmt;
+  return (alter?.cmds ?? []).some((cmd) => {
+    const subtype = cmd.AlterTableCmd?.subtype;
+    if (subtype === 'AT_ClusterOn') return true;
+    return subtype !== undefined && INDEX_REFERENCING_SUBCOMMANDS.has(subtype) && cmd.AlterTableCmd?.def?.ReplicaIdentityStmt?.identity_type === 'i';
+  });
+}
+
+/** Indexes, keys and foreign keys are built after the snapshot load, with what depends on them. */
+function afterSnapshot(statement: ParsedStatement): boolean {
+  return statement.kind === 'index' || statement.kind === 'constraint' || referencesIndex(statement.ast);
 }
 
 /** Orders every statement of every file and splits it into now / held back. */
@@ -86,6 +110,7 @@ export function planImport(manifest: SchemaManifest | undefined, files: readonly
   // Files the manifest does not know go after the known ones, in a fixed dependency-minded order.
   const unknownFileBase = 1e9;
   const now: PlannedStatement[] = [];
+  const postSnapshot: PlannedStatement[] = [];
   const heldBack: PlannedStatement[] = [];
   let skippedByFilter = 0;
   [...files]
@@ -114,9 +139,16 @@ export function planImport(manifest: SchemaManifest | undefined, files: readonly
         };
         if (!passesFilter(statement, filter)) skippedByFilter++;
         else if (holdBack(statement)) heldBack.push(planned);
+        else if (afterSnapshot(statement)) postSnapshot.push(planned);
         else now.push(planned);
       }
     });
   const byOrder = (a: PlannedStatement, b: PlannedStatement): number => a.order - b.order;
-  return { sessionSettings: manifest?.sessionSettings ?? [], now: now.sort(byOrder), heldBack: heldBack.sort(byOrder), skippedByFilter };
+  return {
+    sessionSettings: manifest?.sessionSettings ?? [],
+    now: now.sort(byOrder),
+    postSnapshot: postSnapshot.sort(byOrder),
+    heldBack: heldBack.sort(byOrder),
+    skippedByFilter,
+  };
 }
