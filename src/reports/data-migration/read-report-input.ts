@@ -1,0 +1,39 @@
+// Gathers the counts of the data-migration report and the import status from the migration store
+// (the report data itself stays pure: report-data.ts).
+
+import type { MigrationStore } from '../../state/store.js';
+import {
+  exportedRowsByTable,
+  importedRowsByTable,
+  listSnapshotChunks,
+  listSnapshotTables,
+  snapshotExportFinished,
+} from '../../state/snapshot-store.js';
+import { buildDataMigrationReport, buildImportStatus, type DataMigrationReport, type ImportStatus } from './report-data.js';
+
+/** The report from what the store knows; `finalRowCounts` when the caller counted the target. */
+export function dataMigrationReportFromStore(store: MigrationStore, finalRowCounts?: ReadonlyMap<string, number>): DataMigrationReport {
+  return buildDataMigrationReport({
+    migrationId: store.getMigrationId(),
+    generatedAt: store.now(),
+    tables: listSnapshotTables(store).map((t) => t.tableKey),
+    exportedSnapshotRows: exportedRowsByTable(store),
+    importedSnapshotRows: importedRowsByTable(store),
+    finalRowCounts,
+  });
+}
+
+/** The import status from what the store knows. */
+export function importStatusFromStore(store: MigrationStore, phase: string): ImportStatus {
+  const status = store.getPhaseStatus(phase);
+  return buildImportStatus({
+    migrationId: store.getMigrationId(),
+    phase: status.state,
+    phaseDetail: status.detail,
+    exportFinished: snapshotExportFinished(store),
+    tables: listSnapshotTables(store).map((t) => t.tableKey),
+    exported: exportedRowsByTable(store),
+    imported: importedRowsByTable(store),
+    stillExporting: new Set(listSnapshotChunks(store, 'planned').map((c) => c.tableKey)),
+  });
+}

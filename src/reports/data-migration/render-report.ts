@@ -1,0 +1,53 @@
+// Renders the data-migration report and the import status for people (cli-table3 tables) or for
+// scripts (JSON with the same field names as the report data).
+
+import Table from 'cli-table3';
+import type { DataMigrationReport, DataMigrationRow, ImportStatus } from './report-data.js';
+
+const REPORT_COLUMNS: [keyof DataMigrationRow, string][] = [
+  ['table', 'TABLE'],
+  ['exportedSnapshotRows', 'EXPORTED SNAPSHOT ROWS'],
+  ['importedSnapshotRows', 'IMPORTED SNAPSHOT ROWS'],
+  ['erroredRows', 'ERRORED ROWS'],
+  ['exportedInserts', 'EXPORTED INSERTS'],
+  ['exportedUpdates', 'EXPORTED UPDATES'],
+  ['exportedDeletes', 'EXPORTED DELETES'],
+  ['importedInserts', 'IMPORTED INSERTS'],
+  ['importedUpdates', 'IMPORTED UPDATES'],
+  ['importedDeletes', 'IMPORTED DELETES'],
+  ['finalRowCount', 'FINAL ROW COUNT'],
+];
+
+function plainTable(head: string[]): Table.Table {
+  return new Table({ head, style: { head: [], border: [] } });
+}
+
+/** The report as a table, one line per table and a total line. */
+export function renderReportTable(report: DataMigrationReport): string {
+  const table = plainTable(REPORT_COLUMNS.map(([, title]) => title));
+  for (const row of [...report.tables, report.total]) {
+    table.push(REPORT_COLUMNS.map(([key]) => (row[key] === null ? '-' : String(row[key]))));
+  }
+  return `data migration report (migration ${report.migrationId})\n${table.toString()}`;
+}
+
+/** The report as JSON. */
+export function renderReportJson(report: DataMigrationReport): string {
+  return JSON.stringify(report, null, 2);
+}
+
+/** `import data status` as a table. */
+export function renderImportStatusTable(status: ImportStatus): string {
+  const table = plainTable(['TABLE', 'STATE', 'EXPORTED ROWS', 'IMPORTED ROWS', 'PERCENT']);
+  for (const row of [...status.tables, status.total]) {
+    table.push([row.table, row.state, String(row.exportedRows), String(row.importedRows), `${row.percent.toFixed(1)}%`]);
+  }
+  const detail = status.phaseDetail === null ? '' : ` (${status.phaseDetail})`;
+  const exporting = status.exportFinished ? 'export finished' : 'export still running or not started';
+  return `import data to target: ${status.phase}${detail}; ${exporting}\n${table.toString()}`;
+}
+
+/** `import data status` as JSON. */
+export function renderImportStatusJson(status: ImportStatus): string {
+  return JSON.stringify(status, null, 2);
+}

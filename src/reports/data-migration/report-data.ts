@@ -1,0 +1,120 @@
+// The data-migration report as plain data: per table and in total, the snapshot rows exported and
+// imported, errored rows, the inserts/updates/deletes exported and imported (zero until the change
+// stream exists), and the final row count when the target was counted. Renderers turn it into a
+// table or JSON; building it reads nothing but its input.
+
+/** One table's line (or the total). */
+export interface DataMigrationRow {
+  table: string;
+  exportedSnapshotRows: number;
+  importedSnapshotRows: number;
+  erroredRows: number;
+  exportedInserts: number;
+  exportedUpdates: number;
+  exportedDeletes: number;
+  importedInserts: number;
+  importedUpdates: number;
+  importedDeletes: number;
+  /** Rows counted on the target, null when it was not counted. */
+  finalRowCount: number | null;
+}
+
+/** The whole report. */
+export interface DataMigrationReport {
+  migrationId: string;
+  generatedAt: string;
+  tables: DataMigrationRow[];
+  total: DataMigrationRow;
+}
+
+/** What the report is made of; every map is keyed by the table key (`"schema"."name"`). */
+export interface DataMigrationInput {
+  migrationId: string;
+  generatedAt: string;
+  tables: readonly string[];
+  exportedSnapshotRows: ReadonlyMap<string, number>;
+  importedSnapshotRows: ReadonlyMap<string, number>;
+  finalRowCounts?: ReadonlyMap<string, number>;
+}
+
+const COUNTS = [
+  'exportedSnapshotRows',
+  'importedSnapshotRows',
+  'erroredRows',
+  'exportedInserts',
+  'exportedUpdates',
+  'exportedDeletes',
+  'importedInserts',
+  'importedUpdates',
+  'importedDeletes',
+] as const;
+
+/** Builds the report from counts. */
+export function buildDataMigrationReport(input: DataMigrationInput): DataMigrationReport {
+  const tables = [...input.tables].sort().map(
+    (table): DataMigrationRow => ({
+      table,
+      exportedSnapshotRows: input.exportedSnapshotRows.get(table) ?? 0,
+      importedSnapshotRows: input.importedSnapshotRows.get(table) ?? 0,
+      erroredRows: 0,
+      exportedInserts: 0,
+      exportedUpdates: 0,
+      exportedDeletes: 0,
+      importedInserts: 0,
+      importedUpdates: 0,
+      importedDeletes: 0,
+      finalRowCount: input.finalRowCounts?.get(table) ?? null,
+    }),
+  );
+  const total: DataMigrationRow = { ...tables[0], table: 'total' } as DataMigrationRow;
+  for (const name of COUNTS) total[name] = tables.reduce((sum, row) => sum + row[name], 0);
+  const counted = tables.every((row) => row.finalRowCount !== null);
+  total.finalRowCount = counted && tables.length > 0 ? tables.reduce((sum, row) => sum + (row.finalRowCount ?? 0), 0) : null;
+  return { migrationId: input.migrationId, generatedAt: input.generatedAt, tables, total };
+}
+
+/** One table's import progress, for `import data status`. */
+export interface ImportStatusRow {
+  table: string;
+  state: 'waiting for export' | 'not started' | 'loading' | 'done';
+  exportedRows: number;
+  importedRows: number;
+  /** Percent of the exported rows loaded, one decimal. */
+  percent: number;
+}
+
+/** The import's status: the phase and each table. */
+export interface ImportStatus {
+  migrationId: string;
+  phase: string;
+  phaseDetail: string | null;
+  exportFinished: boolean;
+  tables: ImportStatusRow[];
+  total: ImportStatusRow;
+}
+
+/** Builds the status from counts: a table is done when the export of it is finished and every row is in. */
+export function buildImportStatus(input: {
+  migrationId: string;
+  phase: string;
+  phaseDetail: string | null;
+  exportFinished: boolean;
+  tables: readonly string[];
+  exported: ReadonlyMap<string, number>;
+  imported: ReadonlyMap<string, number>;
+  /** Tables with planned (not yet exported) chunks. */
+  stillExporting: ReadonlySet<string>;
+}): ImportStatus {
+  const row = (table: string, exportedRows: number, importedRows: number, exporting: boolean): ImportStatusRow => {
+    const state: ImportStatusRow['state'] =
+      exportedRows === 0 && exporting ? 'waiting for export' : importedRows === 0 && exportedRows > 0 ? 'not started' : importedRows >= exportedRows && !exporting ? 'done' : 'loading';
+    const percent = exportedRows === 0 ? (exporting ? 0 : 100) : Math.floor((importedRows / exportedRows) * 1000) / 10;
+    return { table, state, exportedRows, importedRows, percent };
+  };
+  const tables = [...input.tables]
+    .sort()
+    .map((t) => row(t, input.exported.get(t) ?? 0, input.imported.get(t) ?? 0, input.stillExporting.has(t)));
+  const sum = (k: 'exportedRows' | 'importedRows'): number => tables.reduce((s, r) => s + r[k], 0);
+  const total = row('total', sum('exportedRows'), sum('importedRows'), !input.exportFinished);
+  return { migrationId: input.migrationId, phase: input.phase, phaseDetail: input.phaseDetail, exportFinished: input.exportFinished, tables, total };
+}

@@ -1,0 +1,109 @@
+// `import data to target`, snapshot part, end to end: fixes the batch size at the first start, makes
+// sure the target's bookkeeping exists, reads what is already loaded, loads the rest, then builds the
+// indexes and keys import schema left for after the load and, for a snapshot-only migration, sets the
+// sequences. Every step can be interrupted and run again.
+
+import type { QualifiedName } from '../../core/identifiers.js';
+import type { Logger } from '../../core/logger.js';
+import { ensureBookkeepingSchema } from '../../engines/bookkeeping-schema.js';
+import type { ExportDir } from '../../state/export-dir.js';
+import type { MigrationStore } from '../../state/store.js';
+import { importBatchSettings, importedRowsByTable, listSequenceValues } from '../../state/snapshot-store.js';
+import { planImport } from '../../schema/import/plan-import.js';
+import { readSchemaFiles } from '../../schema/import/read-schema-files.js';
+import type { BatchLimits } from './batch-plan.js';
+import type { ImportProgress } from './import-progress.js';
+import { readImportedBatches, snapshotRunKind, syncStoreCopy } from './imported-batches.js';
+import { withSession, type LoaderSessions } from './loader-sessions.js';
+import { loadSnapshot, type LoadSummary } from './load-snapshot.js';
+import { buildPostSnapshot, type PostSnapshotSummary } from './post-snapshot.js';
+import { setSequences } from './set-sequences.js';
+
+/** The store phase of this command. */
+export const IMPORT_DATA_PHASE = 'import-data-to-target';
+
+/** Defaults: rows per batch come from --batch-size; bytes per batch are capped here. */
+export const DEFAULT_BATCH_BYTES = 64 << 20;
+
+export interface ImportDataOptions {
+  batch: BatchLimits;
+  parallelJobs: number;
+  include: readonly QualifiedName[];
+  exclude: readonly QualifiedName[];
+  pollIntervalMs?: number;
+  logger: Logger;
+  progress: ImportProgress;
+  signal: AbortSignal;
+}
+
+export interface ImportDataSummary {
+  load: LoadSummary;
+  limits: BatchLimits;
+  postSnapshot: PostSnapshotSummary | undefined;
+  /** Undefined when the schema files are absent (nothing to build). */
+  postSnapshotStatements: number | undefined;
+  sequencesSet: number;
+  sequencesSkippedReason: string | undefined;
+}
+
+/** Runs the snapshot import; throws typed errors, the store phase records the outcome. */
+export async function importSnapshotData(dir: ExportDir, store: MigrationStore, sessions: LoaderSessions, options: ImportDataOptions): Promise<ImportDataSummary> {
+  const { logger, progress, signal } = options;
+  const migrationId = store.getMigrationId();
+  const limits = importBatchSettings(store, options.batch);
+  if (limits.batchSize !== options.batch.batchSize) {
+    logger.warn(`keeping the batch size of the first start (${limits.batchSize} rows) so batch numbers stay the same; --batch-size ${options.batch.batchSize} applies after --start-clean`);
+  }
+  const alreadyLoaded = await withSession(sessions, async (session) => {
+    await ensureBookkeepingSchema(session);
+    return readImportedBatches(session, migrationId);
+  });
+  syncStoreCopy(store, alreadyLoaded);
+  logger.info('snapshot import starts', { migrationId, batchSize: limits.batchSize, batchBytes: limits.batchBytes, alreadyLoadedBatches: alreadyLoaded.size });
+
+  const load = await loadSnapshot(store, sessions, {
+    migrationId,
+    dataDir: dir.dataDir,
+    limits,
+    parallelJobs: options.parallelJobs,
+    include: options.include,
+    exclude: options.exclude,
+    alreadyLoaded: new Set(alreadyLoaded.keys()),
+    pollIntervalMs: options.pollIntervalMs ?? 1000,
+    logger,
+    progress,
+    signal,
+  });
+  // Refresh again: batches loaded by this run are in the store already; this catches any another copy committed.
+  syncStoreCopy(store, await withSession(sessions, (session) => readImportedBatches(session, migrationId)));
+  logger.info('snapshot load finished', { ...load, tables: load.tables.length });
+
+  let postSnapshot: PostSnapshotSummary | undefined;
+  let postSnapshotStatements: number | undefined;
+  const onDisk = await readSchemaFiles(dir.schemaDir).catch((error: unknown) => {
+    logger.warn(`no exported schema to build indexes and keys from: ${String(error)}`);
+    return undefined;
+  });
+  if (onDisk !== undefined) {
+    const plan = planImport(onDisk.manifest, onDisk.files, { include: [], exclude: [] });
+    postSnapshotStatements = plan.postSnapshot.length;
+    progress.phase(`building ${plan.postSnapshot.length} indexes and keys`);
+    const started = Date.now();
+    postSnapshot = await buildPostSnapshot(sessions, plan.sessionSettings, plan.postSnapshot, importedRowsByTable(store), logger, signal, (done, total) =>
+      progress.phase(`building indexes and keys: ${done} of ${total} tables done`),
+    );
+    logger.info(`indexes and keys built in ${Date.now() - started} ms`, { ...postSnapshot });
+  }
+
+  let sequencesSet = 0;
+  let sequencesSkippedReason: string | undefined;
+  const kind = snapshotRunKind(store);
+  if (kind === 'exported-snapshot') {
+    progress.phase('setting sequences');
+    const values = listSequenceValues(store);
+    sequencesSet = await withSession(sessions, (session) => setSequences(session, values));
+  } else {
+    sequencesSkippedReason = 'a live migration sets sequences at cutover';
+  }
+  return { load, limits, postSnapshot, postSnapshotStatements, sequencesSet, sequencesSkippedReason };
+}

@@ -1,0 +1,54 @@
+// The database sessions the snapshot import works with, as an interface: the pipeline runs SQL and
+// streams COPY data through it and never sees a concrete driver (postgres-loader-sessions.ts is the
+// node-postgres one). Every session handed out is already prepared for loading (invariant 8).
+
+import type { Readable } from 'node:stream';
+import type { SqlSession } from '../../engines/sql-session.js';
+
+/** One session borrowed from the set; give it back with release(). */
+export interface LoaderSession extends SqlSession {
+  /** Runs `COPY ... FROM STDIN`, streaming `data` (COPY text format) to the server; rejects with the server's error. */
+  copyIn(copySql: string, data: Readable): Promise<void>;
+  /** Returns the session; with an error it is closed instead of reused (connection lost, unknown state). */
+  release(broken?: Error): void;
+}
+
+/** A bounded set of sessions on the target, `size` of them at most. */
+export interface LoaderSessions {
+  readonly size: number;
+  acquire(): Promise<LoaderSession>;
+  end(): Promise<void>;
+}
+
+/** Runs `fn` with a borrowed session, returning it (or discarding it after a connection failure) afterwards. */
+export async function withSession<T>(sessions: LoaderSessions, fn: (session: LoaderSession) => Promise<T>): Promise<T> {
+  const session = await sessions.acquire();
+  try {
+    const result = await fn(session);
+    session.release();
+    return result;
+  } catch (error) {
+    session.release(isConnectionLoss(error) ? (error as Error) : undefined);
+    throw error;
+  }
+}
+
+/** SQLSTATEs after which the whole transaction is simply tried again (serialization failure, restart read, deadlock). */
+const RETRYABLE_CODES = new Set(['40001', '40P01']);
+
+/** True for a serialization failure or deadlock: the transaction did nothing and may run again. */
+export function isRetryableConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && RETRYABLE_CODES.has(code);
+}
+
+/** True when the connection itself failed (reset, terminated, server shutting down): the outcome of an open COMMIT is unknown. */
+export function isConnectionLoss(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
+  if (e?.cause !== undefined && e.cause !== error && isConnectionLoss(e.cause)) return true;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
+  if (['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code)) return true;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return /Connection terminated|connection (?:is )?closed|Client has encountered a connection error|not queryable/i.test(message);
+}

@@ -1,0 +1,65 @@
+// node-postgres sessions for the snapshot import: a pg.Pool whose every connection is switched to
+// `session_replication_role = replica` before first use (invariant 8: triggers and foreign-key
+// actions that already ran on the source must not run again), and COPY FROM STDIN streamed with
+// pg-copy-streams. Belongs with the engines (src/engines/postgres) once the lead moves it there.
+
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { NotReadyError } from '../../core/errors.js';
+import type { LoaderSession, LoaderSessions } from './loader-sessions.js';
+
+/** What the target must allow, said once, when the user may not set session_replication_role. */
+export function replicationRoleRefusal(user: string, database: string, cause: unknown): NotReadyError {
+  return new NotReadyError(
+    `The target user "${user}" may not set session_replication_role = replica in database "${database}", so godwit cannot load ` +
+      'the snapshot without firing triggers and foreign-key actions a second time; nothing was loaded.',
+    {
+      cause,
+      hint:
+        `Grant it (PostgreSQL 15+: GRANT SET ON PARAMETER session_replication_role TO "${user}"; or run the import as a superuser), ` +
+        'or disable the user triggers and foreign keys of the migrated tables on the target yourself before the import.',
+    },
+  );
+}
+
+/** Wraps a pool: sessions come out prepared for loading. */
+export function postgresLoaderSessions(pool: pg.Pool, size: number, who: { user: string; database: string }): LoaderSessions {
+  const prepared = new WeakSet<pg.PoolClient>();
+  return {
+    size,
+    async acquire(): Promise<LoaderSession> {
+      const client = await pool.connect();
+      if (!prepared.has(client)) {
+        try {
+          await client.query('SET session_replication_role = replica');
+        } catch (error) {
+          client.release(error as Error);
+          if ((error as { code?: string }).code === '42501') throw replicationRoleRefusal(who.user, who.database, error);
+          throw error;
+        }
+        prepared.add(client);
+      }
+      let released = false;
+      return {
+        query: async <R extends Record<string, unknown>>(text: string, params?: unknown[]) => {
+          const result = await client.query(text, params);
+          return { rows: result.rows as R[] };
+        },
+        async copyIn(copySql: string, data: Readable): Promise<void> {
+          const stream = client.query(copyFrom(copySql));
+          await pipeline(data, stream);
+        },
+        release(broken?: Error): void {
+          if (released) return;
+          released = true;
+          client.release(broken);
+        },
+      };
+    },
+    async end(): Promise<void> {
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,169 @@
+// The export half of the snapshot, made in tests with the snapshot-store API directly (until
+// `export data from source` lands): plan every table of the given schemas (root tables; partitions'
+// rows in one chunk per leaf), write each chunk with COPY ... TO STDOUT from the source, fsync,
+// rename, mark it exported, record the sequences, finish the run.
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { quoteIdent } from '../../src/core/identifiers.js';
+import type { ExportDir } from '../../src/state/export-dir.js';
+import {
+  finishSnapshotRun,
+  markChunkExported,
+  recordSequenceValues,
+  recordSnapshotPlan,
+  recordSnapshotRun,
+  type SnapshotChunk,
+  type SnapshotTable,
+} from '../../src/state/snapshot-store.js';
+import { openStore } from '../../src/state/store.js';
+import { adminConfig, type HarnessServer } from '../harness/index.js';
+
+interface Plan {
+  tables: SnapshotTable[];
+  chunks: Omit<SnapshotChunk, 'state' | 'runId' | 'rowCount' | 'byteCount' | 'sha256' | 'exportedAt'>[];
+}
+
+async function planOf(client: pg.Client, schemas: string[]): Promise<Plan> {
+  const roots = (
+    await client.query<{ oid: number; schema: string; name: string }>(
+      `SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 2, 3`,
+      [schemas],
+    )
+  ).rows;
+  const plan: Plan = { tables: [], chunks: [] };
+  for (const root of roots) {
+    const columns = (
+      await client.query<{ attname: string }>(
+        `SELECT attname FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`,
+        [root.oid],
+      )
+    ).rows.map((r) => r.attname);
+    const tableKey = `${quoteIdent(root.schema)}.${quoteIdent(root.name)}`;
+    plan.tables.push({ tableKey, schema: root.schema, name: root.name, columns });
+    const leaves = (
+      await client.query<{ schema: string; name: string }>(
+        `WITH RECURSIVE tree AS (SELECT $1::oid AS oid UNION ALL SELECT i.inhrelid FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid)
+         SELECT n.nspname AS schema, c.relname AS name FROM tree t JOIN pg_class c ON c.oid = t.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind = 'r' ORDER BY 1, 2`,
+        [root.oid],
+      )
+    ).rows;
+    leaves.forEach((leaf, i) => {
+      plan.chunks.push({
+        chunkId: `${root.schema}.${root.name}.${i}`,
+        tableKey,
+        sourceSchema: leaf.schema,
+        sourceRelation: leaf.name,
+        firstPage: null,
+        endPage: null,
+        file: `${root.oid}_${i}.tsv`,
+      });
+    });
+  }
+  return plan;
+}
+
+async function copyToFile(client: pg.Client, sql: string, path: string): Promise<{ rows: number; bytes: number; sha256: string }> {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w');
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let rows = 0;
+  const stream = client.query(copyTo(sql));
+  for await (const piece of stream as AsyncIterable<Buffer>) {
+    writeSync(fd, piece);
+    hash.update(piece);
+    bytes += piece.length;
+    for (let i = piece.indexOf(10); i !== -1; i = piece.indexOf(10, i + 1)) rows++;
+  }
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(tmp, path);
+  return { rows, bytes, sha256: hash.digest('hex') };
+}
+
+/** Exports the snapshot of `schemas` of the source database into `dir` (plan, files, sequences, finished run). */
+export async function fakeExport(dir: ExportDir, server: HarnessServer, database: string, schemas: string[], options: { only?: 'plan' | 'files' } = {}): Promise<void> {
+  const client = new pg.Client(adminConfig(server, database));
+  await client.connect();
+  const store = openStore(dir.storeFile);
+  try {
+    const plan = await planOf(client, schemas);
+    if (options.only !== 'files') recordSnapshotPlan(store, plan.tables, plan.chunks);
+    if (options.only === 'plan') return;
+    const runId = `run-${Date.now()}`;
+    recordSnapshotRun(store, runId, 'exported-snapshot');
+    for (const chunk of plan.chunks) {
+      const table = plan.tables.find((t) => t.tableKey === chunk.tableKey);
+      if (table === undefined) throw new Error('no table');
+      const sql = `COPY ${quoteIdent(chunk.sourceSchema)}.${quoteIdent(chunk.sourceRelation)} (${table.columns.map(quoteIdent).join(', ')}) TO STDOUT`;
+      const written = await copyToFile(client, sql, join(dir.dataDir, chunk.file));
+      markChunkExported(store, chunk.chunkId, runId, written.rows, written.bytes, written.sha256);
+    }
+    const sequences = (
+      await client.query<{ schemaname: string; sequencename: string; last_value: string | null; start_value: string }>(
+        'SELECT schemaname, sequencename, last_value::text, start_value::text FROM pg_sequences WHERE schemaname = ANY($1)',
+        [schemas],
+      )
+    ).rows;
+    recordSequenceValues(
+      store,
+      sequences.map((s) => ({
+        schema: s.schemaname,
+        name: s.sequencename,
+        lastValue: s.last_value ?? s.start_value,
+        isCalled: s.last_value !== null,
+        readAt: new Date().toISOString(),
+      })),
+    );
+    finishSnapshotRun(store, runId);
+  } finally {
+    store.close();
+    await client.end();
+  }
+}
+
+/** md5 of every table's rows (partitions and roots), keyed by schema.table, on one database. */
+export async function tableChecksums(server: HarnessServer, database: string, schemas: string[]): Promise<Record<string, string>> {
+  const client = new pg.Client(adminConfig(server, database));
+  await client.connect();
+  try {
+    const tables = (
+      await client.query<{ schema: string; name: string }>(
+        `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p') ORDER BY 1, 2`,
+        [schemas],
+      )
+    ).rows;
+    const result: Record<string, string> = {};
+    for (const t of tables) {
+      const name = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
+      const row = (await client.query<{ md5: string | null; n: string }>(`SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) AS md5, count(*) AS n FROM ${name} t`)).rows[0];
+      result[`${t.schema}.${t.name}`] = `${row?.n ?? '?'} ${row?.md5 ?? 'empty'}`;
+    }
+    return result;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Sequence values (last_value, is_called) per sequence. */
+export async function sequenceValues(server: HarnessServer, database: string, schemas: string[]): Promise<Record<string, string>> {
+  const client = new pg.Client(adminConfig(server, database));
+  await client.connect();
+  try {
+    const rows = (
+      await client.query<{ schemaname: string; sequencename: string; last_value: string | null }>(
+        'SELECT schemaname, sequencename, last_value::text FROM pg_sequences WHERE schemaname = ANY($1)',
+        [schemas],
+      )
+    ).rows;
+    return Object.fromEntries(rows.map((r) => [`${r.schemaname}.${r.sequencename}`, r.last_value ?? 'null']));
+  } finally {
+    await client.end();
+  }
+}
