@@ -49,6 +49,18 @@ export const START_CLEAN_SCOPES: Readonly<Record<string, CleanScope>> = {
     // Snapshot files and the change queue (data/queue is emptied, not removed).
     owned: (dir) => [{ kind: 'contents', dir: dir.dataDir }],
     phases: ['export-data-from-source'],
+    // The snapshot plan, runs, chunks and sequence values go with the files; the import's copies of
+    // batches refer to the old chunks (foreign keys), so they go too: the import must start clean as well.
+    resetStore(store) {
+      store.db.exec(`
+        DELETE FROM snapshot_import_batches;
+        DELETE FROM snapshot_import_settings;
+        DELETE FROM snapshot_chunks;
+        DELETE FROM snapshot_tables;
+        DELETE FROM snapshot_runs;
+        DELETE FROM snapshot_sequences;
+      `);
+    },
   },
 };
 

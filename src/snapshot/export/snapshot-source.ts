@@ -1,0 +1,50 @@
+// The engine-facing side of the snapshot export, as small interfaces: a snapshot source that takes a
+// consistent snapshot and holds it while the chunks are read, and readers that join that snapshot and
+// stream COPY output. The offline copy gets its snapshot from pg_export_snapshot(); the live migration
+// will get it from CREATE_REPLICATION_SLOT ... EXPORT_SNAPSHOT, behind the same interface.
+
+import type { Readable } from 'node:stream';
+import type { SqlSession } from '../../engines/sql-session.js';
+
+/** Where the snapshot comes from, recorded with the run (snapshot_runs.kind). */
+export type SnapshotKind = 'exported-snapshot' | 'replication-slot';
+
+/** Holds one consistent snapshot open until closed; readers join it by id. */
+export interface SnapshotSource {
+  /** The id readers pass to `SET TRANSACTION SNAPSHOT`. */
+  readonly snapshotId: string;
+  readonly kind: SnapshotKind;
+  /** A session inside the snapshot (relation sizes, sequence values); the holder itself stays open and idle otherwise. */
+  readonly session: SqlSession;
+  /** Ends the snapshot; call once every chunk is read (or the export failed). */
+  close(): Promise<void>;
+}
+
+/** One COPY TO STDOUT in progress: the bytes, and the row count from the command tag once it completes. */
+export interface CopyOut {
+  stream: Readable;
+  /** Resolves after the server's CommandComplete; rejects with the stream's error. */
+  rowCount: Promise<number>;
+}
+
+/** A connection whose transaction runs in the shared snapshot; reads chunks one after another. */
+export interface SnapshotReader {
+  /** Starts `COPY (...) TO STDOUT` (text format); the caller consumes the stream with backpressure. */
+  copyOut(sql: string): CopyOut;
+  /** Ends the transaction and the connection (a broken connection is closed quietly). */
+  close(): Promise<void>;
+  /** Drops the connection at once, abandoning a COPY in progress (another reader failed). */
+  destroy(): void;
+}
+
+/** What the export needs from a source engine. */
+export interface SnapshotEngine {
+  /** `server_version_num`; ctid page ranges need a TID range scan (PostgreSQL 14+). */
+  readonly serverVersionNum: number;
+  /** Takes and holds a new snapshot. */
+  openSource(): Promise<SnapshotSource>;
+  /** Opens a reader that joins the snapshot `snapshotId`. */
+  openReader(snapshotId: string): Promise<SnapshotReader>;
+  /** Turns a failure of the source while reading into a typed error (ConnectionError when the source went away). */
+  describeFailure(error: unknown, what: string): Error;
+}
