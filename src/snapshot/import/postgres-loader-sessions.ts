@@ -34,6 +34,10 @@ export function postgresLoaderSessions(pool: pg.Pool, size: number, who: { user:
       if (!prepared.has(client)) {
         try {
           await client.query('SET session_replication_role = replica');
+          // Each batch commits its rows together with its bookkeeping row, so a commit the target loses
+          // in a crash loses both, and the restarted import loads that batch again: exactly once holds
+          // without waiting for every commit's WAL flush.
+          await client.query('SET synchronous_commit = off');
         } catch (error) {
           client.release(error as Error);
           if ((error as { code?: string }).code === '42501') throw replicationRoleRefusal(who.user, who.database, error);
