@@ -6,7 +6,7 @@ import type { SnapshotChunk } from '../../state/snapshot-store.js';
 import { DEFAULT_CHUNK_PAGES } from '../../snapshot/export/chunk-plan.js';
 import { exportSnapshot } from '../../snapshot/export/export-snapshot.js';
 import { readExportStatus } from '../../snapshot/export/export-status.js';
-import { postgresSnapshotEngine } from '../../snapshot/export/postgres-snapshot.js';
+import { postgresSnapshotEngine } from '../../engines/postgres/snapshot/snapshot-engine.js';
 import { barProgress, logProgress } from '../../snapshot/export/progress-renderers.js';
 import type { CommandContext } from '../command-context.js';
 import type { CommandSpec } from '../command-spec.js';

@@ -3,7 +3,7 @@ import { UsageError } from '../../core/errors.js';
 import { createPool } from '../../engines/postgres/connect.js';
 import { IMPORT_DATA_PHASE, DEFAULT_BATCH_BYTES, importSnapshotData, type ImportDataSummary } from '../../snapshot/import/import-data.js';
 import { startCleanImport, tablesToTruncate } from '../../snapshot/import/import-start-clean.js';
-import { postgresLoaderSessions } from '../../snapshot/import/postgres-loader-sessions.js';
+import { postgresLoaderSessions } from '../../engines/postgres/snapshot/loader-sessions.js';
 import { logLineProgress, terminalProgress } from '../../snapshot/import/progress-renderers.js';
 import type { CommandContext } from '../command-context.js';
 import type { CommandSpec } from '../command-spec.js';

@@ -9,7 +9,7 @@ import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { CopyOut } from './snapshot-source.js';
+import type { CopyOut } from '../../engines/snapshot-engine.js';
 
 /** Suffix of a chunk file being written. */
 export const PARTIAL_SUFFIX = '.partial';

@@ -26,7 +26,7 @@ import { DEFAULT_CHUNK_PAGES, chunkCopySql, chunkPages, planChunks, readRelation
 import { removeChunkFile, removePartialFiles, writeChunkFile } from './chunk-writer.js';
 import { silentProgress, type ExportProgressListener } from './export-progress.js';
 import { readSequenceValues } from './sequence-values.js';
-import type { SnapshotEngine, SnapshotReader, SnapshotSource } from './snapshot-source.js';
+import type { SnapshotEngine, SnapshotReader, SnapshotSource } from '../../engines/snapshot-engine.js';
 import { selectTables, type SelectedTable } from './table-selection.js';
 
 /** Everything the snapshot export works with. */

@@ -14,7 +14,7 @@ import { readSchemaFiles } from '../../schema/import/read-schema-files.js';
 import type { BatchLimits } from './batch-plan.js';
 import type { ImportProgress } from './import-progress.js';
 import { readImportedBatches, snapshotRunKind, syncStoreCopy } from './imported-batches.js';
-import { withSession, type LoaderSessions } from './loader-sessions.js';
+import { withSession, type LoaderSessions } from '../../engines/loader-sessions.js';
 import { loadSnapshot, type LoadSummary } from './load-snapshot.js';
 import { buildPostSnapshot, type PostSnapshotSummary } from './post-snapshot.js';
 import { setSequences } from './set-sequences.js';

@@ -12,7 +12,7 @@ import { quoteIdent } from '../../core/identifiers.js';
 import type { Logger } from '../../core/logger.js';
 import { BOOKKEEPING_SCHEMA } from '../../engines/bookkeeping-schema.js';
 import { batchId, type BatchRange } from './batch-plan.js';
-import { isConnectionLoss, isRetryableConflict, withSession, type LoaderSession, type LoaderSessions } from './loader-sessions.js';
+import { isConnectionLoss, isRetryableConflict, withSession, type LoaderSession, type LoaderSessions } from '../../engines/loader-sessions.js';
 
 /** Everything needed to load one batch of one chunk. */
 export interface BatchJob {

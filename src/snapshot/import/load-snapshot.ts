@@ -21,7 +21,7 @@ import {
 import { batchId, planBatches, type BatchLimits } from './batch-plan.js';
 import type { ImportProgress } from './import-progress.js';
 import { loadBatch, type BatchJob } from './load-batch.js';
-import type { LoaderSessions } from './loader-sessions.js';
+import type { LoaderSessions } from '../../engines/loader-sessions.js';
 
 /** What the load needs besides the store and the sessions. */
 export interface LoadSnapshotOptions {

@@ -10,7 +10,7 @@ import type { SqlSession } from '../../engines/sql-session.js';
 import { applyStatements } from '../../schema/import/apply-statements.js';
 import type { PlannedStatement } from '../../schema/import/plan-import.js';
 import { quoteIdent } from '../../core/identifiers.js';
-import { withSession, type LoaderSessions } from './loader-sessions.js';
+import { withSession, type LoaderSessions } from '../../engines/loader-sessions.js';
 
 interface RangeVar {
   schemaname?: string;

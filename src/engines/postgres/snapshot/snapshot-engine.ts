@@ -5,12 +5,12 @@
 
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import type { DatabaseSettings } from '../../core/database-settings.js';
-import { ConnectionError, GodwitError, describeError } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
-import { connect } from '../../engines/postgres/connect.js';
-import { errorCode, serverPlace } from '../../engines/postgres/connection-errors.js';
-import type { CopyOut, SnapshotEngine, SnapshotReader, SnapshotSource } from './snapshot-source.js';
+import type { DatabaseSettings } from '../../../core/database-settings.js';
+import { ConnectionError, GodwitError, describeError } from '../../../core/errors.js';
+import type { Logger } from '../../../core/logger.js';
+import { connect } from '../connect.js';
+import { errorCode, serverPlace } from '../connection-errors.js';
+import type { CopyOut, SnapshotEngine, SnapshotReader, SnapshotSource } from '../../snapshot-engine.js';
 
 /** What the PostgreSQL engine needs to open its connections. */
 export interface PostgresSnapshotOptions {

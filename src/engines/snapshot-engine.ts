@@ -4,7 +4,7 @@
 // will get it from CREATE_REPLICATION_SLOT ... EXPORT_SNAPSHOT, behind the same interface.
 
 import type { Readable } from 'node:stream';
-import type { SqlSession } from '../../engines/sql-session.js';
+import type { SqlSession } from './sql-session.js';
 
 /** Where the snapshot comes from, recorded with the run (snapshot_runs.kind). */
 export type SnapshotKind = 'exported-snapshot' | 'replication-slot';

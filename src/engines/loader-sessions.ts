@@ -3,7 +3,7 @@
 // node-postgres one). Every session handed out is already prepared for loading (invariant 8).
 
 import type { Readable } from 'node:stream';
-import type { SqlSession } from '../../engines/sql-session.js';
+import type { SqlSession } from './sql-session.js';
 
 /** One session borrowed from the set; give it back with release(). */
 export interface LoaderSession extends SqlSession {

@@ -7,8 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { NotReadyError } from '../../core/errors.js';
-import type { LoaderSession, LoaderSessions } from './loader-sessions.js';
+import { NotReadyError } from '../../../core/errors.js';
+import type { LoaderSession, LoaderSessions } from '../../loader-sessions.js';
 
 /** What the target must allow, said once, when the user may not set session_replication_role. */
 export function replicationRoleRefusal(user: string, database: string, cause: unknown): NotReadyError {
