@@ -209,3 +209,34 @@ export function importBatchSettings(store: MigrationStore, requested: { batchSiz
     return requested;
   });
 }
+
+/**
+ * Makes the store's copy of the imported batches equal to `batches` (read from the target, the truth):
+ * drops rows the target does not have (a batch lost with the target's own crash, or a target reset by
+ * hand) and adds those it has, for chunks the store knows.
+ */
+export function replaceImportedBatches(store: MigrationStore, batches: readonly { chunkId: string; batchNo: number; rowCount: number }[]): void {
+  store.transaction((db) => {
+    db.prepare('DELETE FROM snapshot_import_batches').run();
+    const chunks = new Set((db.prepare('SELECT chunk_id FROM snapshot_chunks').all() as { chunk_id: string }[]).map((r) => r.chunk_id));
+    for (const batch of batches) {
+      if (chunks.has(batch.chunkId)) recordImportedBatch(store, batch.chunkId, batch.batchNo, batch.rowCount);
+    }
+  });
+}
+
+/** Forgets everything the import did (--start-clean): the store's batch copy and the fixed batch size. */
+export function resetSnapshotImport(store: MigrationStore): void {
+  store.transaction((db) => {
+    db.prepare('DELETE FROM snapshot_import_batches').run();
+    db.prepare('DELETE FROM snapshot_import_settings').run();
+  });
+}
+
+/** How the finished export was taken: sequences are set at the end only of a snapshot-only migration. */
+export function snapshotRunKind(store: MigrationStore): 'exported-snapshot' | 'replication-slot' | undefined {
+  const row = store.db.prepare('SELECT kind FROM snapshot_runs WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1').get() as
+    | { kind: 'exported-snapshot' | 'replication-slot' }
+    | undefined;
+  return row?.kind;
+}

@@ -7,7 +7,8 @@ import type { Logger } from '../../core/logger.js';
 import type { SqlSession } from '../../engines/sql-session.js';
 import type { MigrationStore } from '../../state/store.js';
 import { listSnapshotTables, type SnapshotTable } from '../../state/snapshot-store.js';
-import { clearImportedBatches, resetStoreImport } from './imported-batches.js';
+import { resetSnapshotImport } from '../../state/snapshot-store.js';
+import { clearImportedBatches } from './imported-batches.js';
 
 /** The tables --truncate-tables would empty: the snapshot's tables, as far as a plan exists. */
 export function tablesToTruncate(store: MigrationStore): SnapshotTable[] {
@@ -30,6 +31,6 @@ export async function startCleanImport(
   const cleared = await session
     .query("SELECT to_regclass('godwit_metadata.imported_batches') IS NOT NULL AS present")
     .then(async ({ rows }) => (rows[0]?.present === true ? clearImportedBatches(session, migrationId) : 0));
-  resetStoreImport(store);
+  resetSnapshotImport(store);
   logger.warn(`start-clean: forgot ${cleared} loaded batch record(s) of migration ${migrationId} on the target and the import state in the store`);
 }
