@@ -1,4 +1,5 @@
-// Temporary profiling script: times each godwit step of the snapshot copy separately.
+// Profiling aid (not part of npm run bench): times each godwit step of the snapshot copy of pgbench
+// separately and leaves the export directory (logs at debug level) for a look. BENCH_SCALE sets the size.
 import { mkdtempSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
