@@ -26,13 +26,19 @@ const dst = ['--target-db-host', target.host, '--target-db-port', String(target.
 const steps: [string, string[]][] = [
   ['export schema', ['export', 'schema', '--export-dir', exportDir, ...src]],
   ['import schema', ['import', 'schema', '--export-dir', exportDir, ...dst]],
-  ['export data', ['export', 'data', 'from', 'source', '--export-dir', exportDir, ...src, '--parallel-jobs', '2', '--log-level', 'debug']],
-  ['import data', ['import', 'data', 'to', 'target', '--export-dir', exportDir, ...dst, '--parallel-jobs', '2', '--log-level', 'debug']],
+  ['export data', ['export', 'data', 'from', 'source', '--export-dir', exportDir, ...src, '--parallel-jobs', process.env.BENCH_JOBS ?? '2', '--log-level', 'debug']],
+  ['import data', ['import', 'data', 'to', 'target', '--export-dir', exportDir, ...dst, '--parallel-jobs', process.env.BENCH_JOBS ?? '2', '--log-level', 'debug']],
 ];
-for (const [name, args] of steps) {
+const sideBySide = process.env.SIDE_BY_SIDE === '1';
+for (const [name, args] of sideBySide ? steps.slice(0, 2) : steps) {
   const r = mustSucceed(name, await timed(process.execPath, [G, ...args], env));
   process.stdout.write(`${name}: ${r.seconds.toFixed(2)} s, peak ${r.peakRssMb.toFixed(0)} MB\n`);
 }
 
+if (sideBySide) {
+  const t0 = Date.now();
+  const [e, i] = await Promise.all(steps.slice(2).map(([, args]) => timed(process.execPath, [G, ...args], env)));
+  process.stdout.write(`side by side: export ${mustSucceed('export', e!).seconds.toFixed(2)} s, import ${mustSucceed('import', i!).seconds.toFixed(2)} s, wall ${((Date.now() - t0) / 1000).toFixed(2)} s\n`);
+}
 process.stdout.write(`export dir: ${exportDir}\n`);
 await Promise.allSettled([source.stop(), target.stop()]);
