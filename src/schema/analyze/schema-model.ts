@@ -178,18 +178,25 @@ export function buildSchemaModel(statements: ParsedStatement[]): SchemaModel {
       return candidates.length === 1 ? candidates[0] : undefined;
     },
   };
+  // Two passes: tables and enums first, then what refers to them. Exported schema files are read one
+  // folder at a time (constraints/ before tables/), so statement order cannot be relied on.
   for (const stmt of statements) {
     const entry = nodeEntry(stmt.ast);
     if (entry === undefined) continue;
     const [type, fields] = entry;
     if (type === 'CreateStmt') addTable(model, fields as CreateStmt, stmt);
-    else if (type === 'IndexStmt') addIndex(model, fields as IndexStmt, stmt);
-    else if (type === 'AlterTableStmt') applyAlterTable(model, fields as AlterTableStmt, stmt);
     else if (type === 'CreateEnumStmt') {
       const parts = stringList(fields.typeName as Node[]);
       model.enums.add(displayName(parts));
       model.enums.add(displayName(parts.slice(-1)));
     }
+  }
+  for (const stmt of statements) {
+    const entry = nodeEntry(stmt.ast);
+    if (entry === undefined) continue;
+    const [type, fields] = entry;
+    if (type === 'IndexStmt') addIndex(model, fields as IndexStmt, stmt);
+    else if (type === 'AlterTableStmt') applyAlterTable(model, fields as AlterTableStmt, stmt);
   }
   return model;
 }
