@@ -30,8 +30,11 @@ const steps: [string, string[]][] = [
   ['import data', ['import', 'data', 'to', 'target', '--export-dir', exportDir, ...dst, '--parallel-jobs', process.env.BENCH_JOBS ?? '2', '--log-level', 'debug']],
 ];
 const sideBySide = process.env.SIDE_BY_SIDE === '1';
+const onlyExport = process.env.ONLY_EXPORT === '1';
+if (onlyExport) steps.splice(3, 1);
 for (const [name, args] of sideBySide ? steps.slice(0, 2) : steps) {
-  const r = mustSucceed(name, await timed(process.execPath, [G, ...args], env));
+  const profile = process.env.CPU_PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROFILE_DIR}`, `--cpu-prof-name=${name.replace(/ /g, '-')}.cpuprofile`];
+  const r = mustSucceed(name, await timed(process.execPath, [...profile, G, ...args], env));
   process.stdout.write(`${name}: ${r.seconds.toFixed(2)} s, peak ${r.peakRssMb.toFixed(0)} MB\n`);
 }
 
