@@ -1,6 +1,5 @@
 // `godwit import schema`: creates the exported schema on the target, in dependency order.
-import { GodwitError } from '../../core/errors.js';
-import { UsageError } from '../../core/errors.js';
+import { GodwitError, UsageError } from '../../core/errors.js';
 import { displayIdent } from '../../core/identifiers.js';
 import { dropSchemas, importSchema, schemasToDropForStartClean } from '../../schema/import/import-schema.js';
 import type { CommandContext } from '../command-context.js';
