@@ -77,17 +77,13 @@ function holdBack(statement: ParsedStatement): boolean {
   return statement.notValid;
 }
 
-/** ALTER TABLE subcommands that name an index, so they must follow the (post-snapshot) index. */
-const INDEX_REFERENCING_SUBCOMMANDS = new Set(['AT_ClusterOn', 'AT_ReplicaIdentity']);
-
+/** ALTER TABLE ... CLUSTER ON / REPLICA IDENTITY USING INDEX name an index, so they must follow it. */
 function referencesIndex(ast: ParsedStatement['ast']): boolean {
   const alter = (ast as { AlterTableStmt?: { cmds?: { AlterTableCmd?: { subtype?: string; def?: { ReplicaIdentityStmt?: { identity_type?: string } } } }[] } })
     .AlterTableStmt;
-  return (alter?.cmds ?? []).some((cmd) => {
-    const subtype = cmd.AlterTableCmd?.subtype;
-    if (subtype === 'AT_ClusterOn') return true;
-    return subtype !== undefined && INDEX_REFERENCING_SUBCOMMANDS.has(subtype) && cmd.AlterTableCmd?.def?.ReplicaIdentityStmt?.identity_type === 'i';
-  });
+  return (alter?.cmds ?? []).some(({ AlterTableCmd: cmd }) =>
+    cmd?.subtype === 'AT_ClusterOn' || (cmd?.subtype === 'AT_ReplicaIdentity' && cmd.def?.ReplicaIdentityStmt?.identity_type === 'i'),
+  );
 }
 
 /** Indexes, keys and foreign keys are built after the snapshot load, with what depends on them. */
