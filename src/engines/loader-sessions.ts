@@ -7,7 +7,7 @@ import type { SqlSession } from './sql-session.js';
 
 /** One session borrowed from the set; give it back with release(). */
 export interface LoaderSession extends SqlSession {
-  /** Runs `COPY ... FROM STDIN`, streaming `data` (COPY text format) to the server; rejects with the server's error. */
+  /** Runs `COPY ... FROM STDIN`, streaming `data` (in the format the statement names) to the server; rejects with the server's error. */
   copyIn(copySql: string, data: Readable): Promise<void>;
   /** Returns the session; with an error it is closed instead of reused (connection lost, unknown state). */
   release(broken?: Error): void;

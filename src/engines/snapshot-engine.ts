@@ -4,6 +4,7 @@
 // will get it from CREATE_REPLICATION_SLOT ... EXPORT_SNAPSHOT, behind the same interface.
 
 import type { Readable } from 'node:stream';
+import type { SourceColumn } from './source-catalog.js';
 import type { SqlSession } from './sql-session.js';
 
 /** Where the snapshot comes from, recorded with the run (snapshot_runs.kind). */
@@ -20,17 +21,26 @@ export interface SnapshotSource {
   close(): Promise<void>;
 }
 
+/**
+ * How a snapshot file holds rows: `text` is COPY text format (one row per line), `binary` is COPY
+ * binary format without its header and trailer (bare tuples: an int16 field count, then an int32
+ * length and the bytes of each field). The engine picks per table; the file name says which.
+ */
+export type SnapshotFileFormat = 'text' | 'binary';
+
 /** One COPY TO STDOUT in progress: the bytes, and the row count from the command tag once it completes. */
 export interface CopyOut {
   stream: Readable;
   /** Resolves after the server's CommandComplete; rejects with the stream's error. */
   rowCount: Promise<number>;
+  /** Rows the protocol delimited in the stream so far (final once the stream ended): checked against rowCount. */
+  framedRows(): number;
 }
 
 /** A connection whose transaction runs in the shared snapshot; reads chunks one after another. */
 export interface SnapshotReader {
-  /** Starts `COPY (...) TO STDOUT` (text format); the caller consumes the stream with backpressure. */
-  copyOut(sql: string): CopyOut;
+  /** Starts `COPY (...) TO STDOUT` in `format` (the SQL says so too); the caller consumes the stream with backpressure. */
+  copyOut(sql: string, format: SnapshotFileFormat): CopyOut;
   /** Ends the transaction and the connection (a broken connection is closed quietly). */
   close(): Promise<void>;
   /** Drops the connection at once, abandoning a COPY in progress (another reader failed). */
@@ -43,6 +53,8 @@ export interface SnapshotEngine {
   readonly serverVersionNum: number;
   /** Takes and holds a new snapshot. */
   openSource(): Promise<SnapshotSource>;
+  /** The file format for a table copied with these columns (binary where every type allows it). */
+  copyFormat(columns: readonly SourceColumn[]): SnapshotFileFormat;
   /** Opens a reader that joins the snapshot `snapshotId`. */
   openReader(snapshotId: string): Promise<SnapshotReader>;
   /** Turns a failure of the source while reading into a typed error (ConnectionError when the source went away). */

@@ -1,5 +1,5 @@
 // Runs the built godwit CLI as a user would (a child process, standard input not a terminal).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const GODWIT_BIN = fileURLToPath(new URL('../../bin/godwit.js', import.meta.url));
@@ -10,25 +10,31 @@ export interface GodwitResult {
   stderr: string;
 }
 
-/** Runs `godwit ...args` to completion; env replaces the inherited password variables. */
-export function runGodwit(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<GodwitResult> {
+/** A running godwit child that a test may kill. */
+export interface RunningGodwit {
+  child: ChildProcess;
+  done: Promise<GodwitResult>;
+}
+
+/** Starts `godwit ...args` without waiting for it; env replaces the inherited password variables. */
+export function startGodwit(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): RunningGodwit {
   const env: Record<string, string | undefined> = { ...process.env, SOURCE_DB_PASSWORD: undefined, TARGET_DB_PASSWORD: undefined, ...options.env };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [GODWIT_BIN, ...args], {
-      cwd: options.cwd,
-      env: env as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  const child = spawn(process.execPath, [GODWIT_BIN, ...args], { cwd: options.cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<GodwitResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+  return { child, done };
+}
+
+/** Runs `godwit ...args` to completion (SIGKILLed after timeoutMs); env replaces the inherited password variables. */
+export function runGodwit(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<GodwitResult> {
+  const running = startGodwit(args, options);
+  const timer = setTimeout(() => running.child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  return running.done.finally(() => clearTimeout(timer));
 }

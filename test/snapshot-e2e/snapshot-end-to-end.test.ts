@@ -36,9 +36,11 @@ describe('snapshot migration end to end, exporter and importer killed at random'
     const exportArgs = ['export', 'data', 'from', 'source', ...dirArgs, ...connection(source, 'source', sourceDb), ...schemaFlag, '--parallel-jobs', '2'];
     const importArgs = ['import', 'data', 'to', 'target', ...dirArgs, ...connection(target, 'target', targetDb), '--parallel-jobs', '2', '--batch-size', '2000'];
     const small = { GODWIT_SNAPSHOT_CHUNK_PAGES: '40' };
+    // The killed rounds read each chunk a little later, so that the kills land while both still work.
+    const slow = { ...small, GODWIT_TEST_CHUNK_DELAY_MS: '40' };
     let kills = 0;
     for (let round = 0; round < 4; round++) {
-      const exporter = startGodwit(exportArgs, { ...env, ...small });
+      const exporter = startGodwit(exportArgs, { ...env, ...slow });
       const importer = startGodwit(importArgs, env);
       await new Promise((resolve) => setTimeout(resolve, 400 + Math.floor(Math.random() * 1500)));
       for (const process of [exporter, importer]) {

@@ -1,7 +1,6 @@
 // Shared by the snapshot-export tests: run export schema / export data through the built CLI, read
 // what the export recorded and wrote, and take the source's own COPY of a table to compare with.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +10,9 @@ import { expect } from 'vitest';
 import { listSnapshotChunks, listSnapshotTables, type SnapshotChunk, type SnapshotTable } from '../../src/state/snapshot-store.js';
 import { openStore } from '../../src/state/store.js';
 import { adminConfig, servers, type HarnessServer } from '../harness/index.js';
-import { GODWIT_BIN, runGodwit, type GodwitResult } from '../helpers/run-godwit.js';
+import { runGodwit, startGodwit as startGodwitChild, type GodwitResult, type RunningGodwit } from '../helpers/run-godwit.js';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, BinaryTupleScanner } from '../../src/core/copy-binary-format.js';
+import { snapshotFileFormat } from '../../src/snapshot/snapshot-file-format.js';
 
 export const source: HarnessServer = servers().source;
 export const env = { SOURCE_DB_PASSWORD: source.password };
@@ -44,26 +45,9 @@ export function exportData(exportDir: string, database: string, extra: string[] 
   return runGodwit(exportDataArgs(exportDir, database, extra), { env: { ...env, ...moreEnv }, timeoutMs });
 }
 
-/** A running godwit child that a test may kill. */
-export interface RunningGodwit {
-  child: ChildProcess;
-  done: Promise<GodwitResult>;
-}
-
-/** Starts godwit without waiting for it. */
+/** Starts godwit without waiting for it, with the test databases' passwords. */
 export function startGodwit(args: string[], moreEnv: Record<string, string> = {}): RunningGodwit {
-  const childEnv: Record<string, string | undefined> = { ...process.env, TARGET_DB_PASSWORD: undefined, ...env, ...moreEnv };
-  for (const key of Object.keys(childEnv)) if (childEnv[key] === undefined) delete childEnv[key];
-  const child = spawn(process.execPath, [GODWIT_BIN, ...args], { env: childEnv as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const done = new Promise<GodwitResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-  return { child, done };
+  return startGodwitChild(args, { env: { ...env, ...moreEnv } });
 }
 
 /** What the store recorded: tables and chunks. */
@@ -91,34 +75,55 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, timeo
   }
 }
 
-/** The lines of every exported chunk file of `tableKey`, sorted (a multiset of rows in COPY text). */
+/** Rows of COPY data as comparable strings: text lines as they are, binary tuples as hex. */
+function rowsOf(data: Buffer, binary: boolean): string[] {
+  if (!binary) {
+    const text = data.toString('utf8');
+    return text === '' ? [] : text.slice(0, -1).split('\n');
+  }
+  const rows: string[] = [];
+  let start = 0;
+  new BinaryTupleScanner().scan(data, (end) => {
+    rows.push(data.subarray(start, end).toString('hex'));
+    start = end;
+  });
+  return rows;
+}
+
+/** The rows of every exported chunk file of `tableKey`, sorted (text lines, or binary tuples as hex). */
 export function exportedLines(exportDir: string, tableKey: string): string[] {
   const { chunks } = recorded(exportDir);
   const lines: string[] = [];
   for (const chunk of chunks.filter((c) => c.tableKey === tableKey)) {
     expect(chunk.state).toBe('exported');
-    const text = readFileSync(join(exportDir, 'data', chunk.file), 'utf8');
-    const own = text === '' ? [] : text.slice(0, -1).split('\n');
+    const own = rowsOf(readFileSync(join(exportDir, 'data', chunk.file)), snapshotFileFormat(chunk.file) === 'binary');
     expect(own.length).toBe(chunk.rowCount);
     lines.push(...own);
   }
   return lines.sort();
 }
 
-/** The source's own `COPY (SELECT columns FROM table) TO STDOUT`, as sorted lines. */
-export async function sourceLines(database: string, schema: string, table: string, columns: readonly string[]): Promise<string[]> {
+/** The source's own `COPY (SELECT columns FROM table) TO STDOUT` in `format`, as sorted rows (see exportedLines). */
+export async function sourceLines(database: string, schema: string, table: string, columns: readonly string[], format: 'text' | 'binary' = 'text'): Promise<string[]> {
   const client = new pg.Client(adminConfig(source, database));
   await client.connect();
   try {
     const quote = (name: string): string => pg.escapeIdentifier(name);
-    const stream = client.query(copyTo(`COPY (SELECT ${columns.map(quote).join(', ')} FROM ${quote(schema)}.${quote(table)}) TO STDOUT`));
+    const binary = format === 'binary';
+    const sql = `COPY (SELECT ${columns.map(quote).join(', ')} FROM ${quote(schema)}.${quote(table)}) TO STDOUT${binary ? ' (FORMAT binary)' : ''}`;
     const parts: Buffer[] = [];
-    for await (const part of stream) parts.push(part as Buffer);
-    const text = Buffer.concat(parts).toString('utf8');
-    return (text === '' ? [] : text.slice(0, -1).split('\n')).sort();
+    for await (const part of client.query(copyTo(sql))) parts.push(part as Buffer);
+    const all = Buffer.concat(parts);
+    return rowsOf(binary ? all.subarray(BINARY_COPY_HEADER.length, all.length - BINARY_COPY_TRAILER.length) : all, binary).sort();
   } finally {
     await client.end();
   }
+}
+
+/** The format the export chose for a table, from its chunk files' names. */
+export function exportedFormat(exportDir: string, tableKey: string): 'text' | 'binary' {
+  const chunk = recorded(exportDir).chunks.find((c) => c.tableKey === tableKey);
+  return chunk === undefined ? 'text' : snapshotFileFormat(chunk.file);
 }
 
 /** Every `.partial` file left under data/. */
@@ -139,7 +144,7 @@ export async function expectExportEqualsSource(exportDir: string, database: stri
   const { tables } = recorded(exportDir);
   expect(tables.length).toBeGreaterThan(0);
   for (const table of tables) {
-    const expected = await sourceLines(database, table.schema, table.name, table.columns);
+    const expected = await sourceLines(database, table.schema, table.name, table.columns, exportedFormat(exportDir, table.tableKey));
     const actual = exportedLines(exportDir, table.tableKey);
     expect(actual.length, table.tableKey).toBe(expected.length);
     expect(actual, table.tableKey).toEqual(expected);

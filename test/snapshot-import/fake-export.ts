@@ -1,13 +1,17 @@
 // The export half of the snapshot, made in tests with the snapshot-store API directly (until
 // `export data from source` lands): plan every table of the given schemas (root tables; partitions'
 // rows in one chunk per leaf), write each chunk with COPY ... TO STDOUT from the source, fsync,
-// rename, mark it exported, record the sequences, finish the run.
+// rename, mark it exported, record the sequences, finish the run. Each table gets the file format the
+// real exporter would choose (postgresCopyFormat): binary files hold bare tuples, framing removed.
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, BinaryTupleScanner } from '../../src/core/copy-binary-format.js';
 import { quoteIdent } from '../../src/core/identifiers.js';
+import { postgresCopyFormat } from '../../src/engines/postgres/snapshot/copy-format.js';
+import { snapshotFileFormat, snapshotFileName } from '../../src/snapshot/snapshot-file-format.js';
 import type { ExportDir } from '../../src/state/export-dir.js';
 import {
   finishSnapshotRun,
@@ -36,12 +40,16 @@ async function planOf(client: pg.Client, schemas: string[]): Promise<Plan> {
   ).rows;
   const plan: Plan = { tables: [], chunks: [] };
   for (const root of roots) {
-    const columns = (
-      await client.query<{ attname: string }>(
-        `SELECT attname FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`,
+    const described = (
+      await client.query<{ attname: string; type_schema: string; type_name: string }>(
+        `SELECT attname, tn.nspname AS type_schema, t.typname AS type_name
+           FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace tn ON tn.oid = t.typnamespace
+          WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`,
         [root.oid],
       )
-    ).rows.map((r) => r.attname);
+    ).rows;
+    const columns = described.map((r) => r.attname);
+    const format = postgresCopyFormat(described.map((r) => ({ typeSchema: r.type_schema, typeName: r.type_name })));
     const tableKey = `${quoteIdent(root.schema)}.${quoteIdent(root.name)}`;
     plan.tables.push({ tableKey, schema: root.schema, name: root.name, columns });
     const leaves = (
@@ -60,7 +68,7 @@ async function planOf(client: pg.Client, schemas: string[]): Promise<Plan> {
         sourceRelation: leaf.name,
         firstPage: null,
         endPage: null,
-        file: `${root.oid}_${i}.tsv`,
+        file: snapshotFileName(`${root.oid}_${i}`, format),
       });
     });
   }
@@ -69,17 +77,19 @@ async function planOf(client: pg.Client, schemas: string[]): Promise<Plan> {
 
 async function copyToFile(client: pg.Client, sql: string, path: string): Promise<{ rows: number; bytes: number; sha256: string }> {
   const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
-  const hash = createHash('sha256');
-  let bytes = 0;
+  const binary = snapshotFileFormat(path) === 'binary';
+  const stream = client.query(copyTo(binary ? `${sql} (FORMAT binary)` : sql));
+  const parts: Buffer[] = [];
+  for await (const piece of stream as AsyncIterable<Buffer>) parts.push(piece);
+  const all = Buffer.concat(parts);
+  const data = binary ? all.subarray(BINARY_COPY_HEADER.length, all.length - BINARY_COPY_TRAILER.length) : all;
   let rows = 0;
-  const stream = client.query(copyTo(sql));
-  for await (const piece of stream as AsyncIterable<Buffer>) {
-    writeSync(fd, piece);
-    hash.update(piece);
-    bytes += piece.length;
-    for (let i = piece.indexOf(10); i !== -1; i = piece.indexOf(10, i + 1)) rows++;
-  }
+  if (binary) new BinaryTupleScanner().scan(data, () => rows++);
+  else for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) rows++;
+  const fd = openSync(tmp, 'w');
+  writeSync(fd, data);
+  const bytes = data.length;
+  const hash = createHash('sha256').update(data);
   fsyncSync(fd);
   closeSync(fd);
   renameSync(tmp, path);

@@ -10,7 +10,7 @@ import { adminConfig, createDatabase, query, runSql, servers, type HarnessServer
 import { CHINOOK, HAVE_DATASETS, PAGILA_DATA, PAGILA_SCHEMA, chinookBody } from '../helpers/datasets.js';
 import { exportSchemaFiles } from '../helpers/export-schema-files.js';
 import { psqlFile, psqlText } from '../helpers/psql.js';
-import { runGodwit } from '../helpers/run-godwit.js';
+import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
 import { schemaFingerprint } from '../helpers/schema-fingerprint.js';
 import { EVERYTHING_SCHEMAS, loadEverythingSchema } from '../schema-export/fixture.js';
 import { fakeExport, sequenceValues, tableChecksums } from './fake-export.js';
@@ -147,14 +147,27 @@ describe('import data to target: crashes and bad input', () => {
     const { sourceDb, dir, targetDb } = await prepared('snapimp_kill');
     await fakeExport(dir, source, sourceDb, ['public']);
     const args = importData(dir.root, targetDb, '--batch-size', '2500', '--parallel-jobs', '3');
+    const committedBatches = async (): Promise<number> => {
+      const rows = await query<{ n: number }>(target, targetDb, `SELECT CASE WHEN to_regclass('godwit_metadata.imported_batches') IS NULL THEN 0
+        ELSE (SELECT count(*)::int FROM godwit_metadata.imported_batches) END AS n`);
+      return rows[0]?.n ?? 0;
+    };
     let kills = 0;
     for (let round = 0; round < 5; round++) {
-      const killed = await runGodwit(args, { env, timeoutMs: 300 + Math.floor(Math.random() * 1200) });
+      // Killed a random moment after this run committed its first batch (the first round also early, while starting).
+      const running = startGodwit(args, { env });
+      let exited = false;
+      void running.done.then(() => (exited = true));
+      const before = await committedBatches();
+      while (round > 0 && !exited && (await committedBatches()) <= before) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 300));
+      running.child.kill('SIGKILL');
+      const killed = await running.done;
       if (killed.code === 0) break;
       expect(killed.code).toBeNull();
       kills++;
     }
-    expect(kills).toBeGreaterThan(0);
+    expect(kills).toBeGreaterThan(1);
     const last = await runGodwit(args, { env, timeoutMs: 120_000 });
     expect(last.stderr).toBe('');
     expect(last.code).toBe(0);
@@ -186,7 +199,7 @@ describe('import data to target: crashes and bad input', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('"public"."small"');
     expect(r.stderr).toContain('column "v" of relation "small" does not exist');
-    expect(r.stderr).toMatch(/batch public\.small\.0#1 \(rows 1-5000 of data\/\d+_0\.tsv\)/);
+    expect(r.stderr).toMatch(/batch public\.small\.0#1 \(rows 1-5000 of data\/\d+_0\.copybin\)/);
     const recorded = await query<{ n: number }>(target, targetDb, `SELECT count(*)::int AS n FROM godwit_metadata.imported_batches WHERE table_name = '"public"."small"'`);
     expect(recorded[0]?.n).toBe(0);
     expect((await query<{ n: number }>(target, targetDb, 'SELECT count(*)::int AS n FROM small'))[0]?.n).toBe(0);

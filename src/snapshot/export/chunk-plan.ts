@@ -8,11 +8,17 @@ import { StateError } from '../../core/errors.js';
 import { quoteIdent } from '../../core/identifiers.js';
 import type { CatalogName } from '../../engines/source-catalog.js';
 import type { SqlSession } from '../../engines/sql-session.js';
+import type { SnapshotFileFormat } from '../../engines/snapshot-engine.js';
 import type { SnapshotChunk, SnapshotTable } from '../../state/snapshot-store.js';
+import { snapshotFileFormat, snapshotFileName } from '../snapshot-file-format.js';
 import { displayName, type SelectedTable } from './table-selection.js';
 
-/** Default chunk size: 64 MB of heap (8 kB pages). */
-export const DEFAULT_CHUNK_PAGES = 8192;
+/**
+ * Default chunk size: 16 MB of heap (8 kB pages). Small enough that an import running side by side
+ * starts loading soon after the export starts and that the last chunks do not leave one job alone;
+ * large enough that the per-chunk cost (one query, one fsync, one store record) stays negligible.
+ */
+export const DEFAULT_CHUNK_PAGES = 2048;
 /** First PostgreSQL version with TID range scans; older servers read whole relations. */
 export const TID_RANGE_SCAN_VERSION_NUM = 140_000;
 
@@ -59,10 +65,11 @@ export function tableFolder(tableKey: string, schema: string, name: string): str
 export function planChunks(
   tables: readonly SelectedTable[],
   sizes: ReadonlyMap<string, RelationSize>,
-  options: { chunkPages: number; serverVersionNum: number },
+  options: { chunkPages: number; serverVersionNum: number; formatOf: (table: SelectedTable) => SnapshotFileFormat },
 ): { tables: SnapshotTable[]; chunks: PlannedChunk[] } {
   const chunks: PlannedChunk[] = [];
   for (const table of tables) {
+    const format = options.formatOf(table);
     const folder = tableFolder(table.tableKey, table.schema, table.name);
     let chunkNo = 0;
     const add = (relation: CatalogName, firstPage: number | null, endPage: number | null): void => {
@@ -75,7 +82,7 @@ export function planChunks(
         sourceRelation: relation.name,
         firstPage,
         endPage,
-        file: `${base}.copy`,
+        file: snapshotFileName(base, format),
       });
     };
     for (const relation of table.relations) {
@@ -104,16 +111,18 @@ export function planChunks(
 }
 
 /**
- * The COPY statement of a chunk, in text format: the whole relation, or one page range of it
- * (`FROM ONLY` so inheritance children are never read twice). An open-ended last range has no end.
+ * The COPY statement of a chunk, in the format its file name says: the whole relation, or one page
+ * range of it (`FROM ONLY` so inheritance children are never read twice). An open-ended last range
+ * has no end.
  */
-export function chunkCopySql(chunk: Pick<SnapshotChunk, 'sourceSchema' | 'sourceRelation' | 'firstPage' | 'endPage'>, columns: readonly string[]): string {
+export function chunkCopySql(chunk: Pick<SnapshotChunk, 'sourceSchema' | 'sourceRelation' | 'firstPage' | 'endPage' | 'file'>, columns: readonly string[]): string {
   const relation = `${quoteIdent(chunk.sourceSchema)}.${quoteIdent(chunk.sourceRelation)}`;
   const list = columns.map(quoteIdent).join(', ');
-  if (chunk.firstPage === null) return columns.length === 0 ? `COPY ${relation} TO STDOUT` : `COPY ${relation} (${list}) TO STDOUT`;
+  const format = snapshotFileFormat(chunk.file) === 'binary' ? ' (FORMAT binary)' : '';
+  if (chunk.firstPage === null) return columns.length === 0 ? `COPY ${relation} TO STDOUT${format}` : `COPY ${relation} (${list}) TO STDOUT${format}`;
   const conditions = [`ctid >= '(${chunk.firstPage},0)'::tid`];
   if (chunk.endPage !== null) conditions.push(`ctid < '(${chunk.endPage},0)'::tid`);
-  return `COPY (SELECT ${list} FROM ONLY ${relation} WHERE ${conditions.join(' AND ')}) TO STDOUT`;
+  return `COPY (SELECT ${list} FROM ONLY ${relation} WHERE ${conditions.join(' AND ')}) TO STDOUT${format}`;
 }
 
 /** Pages a chunk is expected to read, for largest-first scheduling and progress estimates. */

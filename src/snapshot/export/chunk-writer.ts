@@ -9,7 +9,7 @@ import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { CopyOut } from '../../engines/snapshot-engine.js';
+import type { CopyOut, SnapshotFileFormat } from '../../engines/snapshot-engine.js';
 
 /** Suffix of a chunk file being written. */
 export const PARTIAL_SUFFIX = '.partial';
@@ -21,20 +21,30 @@ export interface WrittenChunk {
   sha256: string;
 }
 
-/** Counts bytes and rows (a row ends with a newline in COPY text format) and hashes as data passes. */
+/**
+ * Counts bytes and rows and hashes as data passes. In text format a row ends with a newline, counted
+ * here independently of the protocol; binary tuples are counted by the protocol (`framedRows`).
+ */
 class Tally extends Transform {
   readonly hash = createHash('sha256');
   bytes = 0;
   rows = 0;
 
-  constructor(private readonly onData: (bytes: number, rows: number) => void) {
+  constructor(
+    private readonly onData: (bytes: number, rows: number) => void,
+    private readonly framedRows: (() => number) | undefined,
+  ) {
     super({ highWaterMark: 1 << 20 });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash.update(chunk);
     let rows = 0;
-    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) rows++;
+    if (this.framedRows === undefined) {
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) rows++;
+    } else {
+      rows = Math.max(this.framedRows() - this.rows, 0);
+    }
     this.bytes += chunk.length;
     this.rows += rows;
     this.onData(chunk.length, rows);
@@ -49,15 +59,16 @@ class Tally extends Transform {
 export async function writeChunkFile(
   dataDir: string,
   file: string,
+  format: SnapshotFileFormat,
   startCopy: () => CopyOut,
   onData: (bytes: number, rows: number) => void,
 ): Promise<WrittenChunk> {
   const path = join(dataDir, file);
   const partial = `${path}${PARTIAL_SUFFIX}`;
   await mkdir(dirname(path), { recursive: true });
-  const tally = new Tally(onData);
   // Started only now, right before the pipeline listens: an error it reports at once must not go unheard.
   const copy = startCopy();
+  const tally = new Tally(onData, format === 'binary' ? copy.framedRows : undefined);
   try {
     await pipeline(copy.stream, tally, createWriteStream(partial, { highWaterMark: 1 << 20 }));
   } catch (error) {
@@ -65,8 +76,8 @@ export async function writeChunkFile(
     throw error;
   }
   const rowCount = await copy.rowCount;
-  if (rowCount !== tally.rows) {
-    throw new Error(`chunk ${file}: the COPY command reported ${rowCount} rows but ${tally.rows} lines were written`);
+  if (rowCount !== copy.framedRows() || (format === 'text' && rowCount !== tally.rows)) {
+    throw new Error(`chunk ${file}: the COPY command reported ${rowCount} rows but ${copy.framedRows()} rows arrived (${tally.rows} counted in the file)`);
   }
   await fsyncPath(partial, 'r+');
   await rename(partial, path);

@@ -28,6 +28,7 @@ import { silentProgress, type ExportProgressListener } from './export-progress.j
 import { readSequenceValues } from './sequence-values.js';
 import type { SnapshotEngine, SnapshotReader, SnapshotSource } from '../../engines/snapshot-engine.js';
 import { selectTables, type SelectedTable } from './table-selection.js';
+import { snapshotFileFormat } from '../snapshot-file-format.js';
 
 /** Everything the snapshot export works with. */
 export interface SnapshotExportOptions {
@@ -41,7 +42,7 @@ export interface SnapshotExportOptions {
   include: readonly QualifiedName[];
   exclude: readonly QualifiedName[];
   parallelJobs: number;
-  /** Relations larger than this many pages are split into ranges of this size (default 8192 = 64 MB). */
+  /** Relations larger than this many pages are split into ranges of this size (default DEFAULT_CHUNK_PAGES). */
   chunkPages?: number;
   logger: Logger;
   progress?: ExportProgressListener;
@@ -101,6 +102,7 @@ export async function exportSnapshot(options: SnapshotExportOptions): Promise<Sn
       const plan = planChunks(selected, sizes, {
         chunkPages: options.chunkPages ?? DEFAULT_CHUNK_PAGES,
         serverVersionNum: options.engine.serverVersionNum,
+        formatOf: (table) => options.engine.copyFormat(table.sourceColumns),
       });
       recordSnapshotPlan(store, plan.tables, plan.chunks);
       logger.info(`planned ${plan.tables.length} table(s) in ${plan.chunks.length} chunk(s)`);
@@ -156,7 +158,8 @@ async function runReaders(
         const tableKey = chunk.tableKey;
         let written;
         try {
-          written = await writeChunkFile(options.dataDir, chunk.file, () => active.copyOut(sql), (b, rows) => progress.data(tableKey, b, rows));
+          const format = snapshotFileFormat(chunk.file);
+          written = await writeChunkFile(options.dataDir, chunk.file, format, () => active.copyOut(sql, format), (b, rows) => progress.data(tableKey, b, rows));
         } catch (error) {
           throw options.engine.describeFailure(error, `exporting ${chunk.tableKey} (chunk ${chunk.file} of ${chunk.sourceSchema}.${chunk.sourceRelation})`);
         }

@@ -5,7 +5,7 @@
 
 import { UsageError } from '../../core/errors.js';
 import { displayIdent, quoteIdent, type QualifiedName } from '../../core/identifiers.js';
-import type { CatalogName, SourceCatalog, SourceTable } from '../../engines/source-catalog.js';
+import type { CatalogName, SourceCatalog, SourceColumn, SourceTable } from '../../engines/source-catalog.js';
 
 /** One table of the snapshot with the relations whose rows belong to it. */
 export interface SelectedTable {
@@ -15,6 +15,8 @@ export interface SelectedTable {
   name: string;
   /** Copied columns in file order: every column except generated ones. */
   columns: string[];
+  /** The same columns as the catalog describes them (types decide the file format). */
+  sourceColumns: SourceColumn[];
   /** The relations to read: the table itself, or each partition of a partitioned root (leaves are found under the snapshot). */
   relations: CatalogName[];
 }
@@ -56,6 +58,7 @@ export function selectTables(
     schema: table.schema,
     name: table.name,
     columns: table.columns.filter((c) => c.generated === null).map((c) => c.name),
+    sourceColumns: table.columns.filter((c) => c.generated === null),
     relations:
       table.kind === 'partitioned'
         ? catalog.tables

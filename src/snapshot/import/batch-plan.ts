@@ -1,13 +1,16 @@
-// Splits one exported chunk file (PostgreSQL COPY text format: one row per line, embedded newlines
-// escaped as \n) into batches of at most `batchSize` rows and about `batchBytes` bytes. The split
-// depends only on the file and the two limits, so a restarted import numbers the batches the same
-// way and can skip those the target's bookkeeping already holds. The file is read as a stream (only
-// newlines are looked at, rows are never parsed) and its checksum is verified on the way.
+// Splits one exported chunk file into batches of at most `batchSize` rows and about `batchBytes`
+// bytes. Text files hold one row per line (embedded newlines escaped as \n); binary files hold bare
+// COPY binary tuples, whose field lengths say where each ends. The split depends only on the file and
+// the two limits, so a restarted import numbers the batches the same way and can skip those the
+// target's bookkeeping already holds. The file is read as a stream (values are never parsed) and its
+// checksum is verified on the way.
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { BinaryTupleScanner, MalformedTupleError } from '../../core/copy-binary-format.js';
 import { StateError } from '../../core/errors.js';
+import type { SnapshotFileFormat } from '../../engines/snapshot-engine.js';
 
 /** The two limits of a batch; fixed for a migration at the import's first start. */
 export interface BatchLimits {
@@ -30,12 +33,24 @@ export interface ExpectedFile {
   path: string;
   /** The name users see (`data/...`). */
   displayName: string;
+  format: SnapshotFileFormat;
   rowCount: number | null;
   byteCount: number | null;
   sha256: string | null;
 }
 
 const NEWLINE = 0x0a;
+
+/** Finds row ends in a file read in pieces. */
+interface RowScanner {
+  scan(piece: Buffer, onRowEnd: (end: number) => void): void;
+}
+
+const textScanner: RowScanner = {
+  scan(piece, onRowEnd) {
+    for (let at = piece.indexOf(NEWLINE); at !== -1; at = piece.indexOf(NEWLINE, at + 1)) onRowEnd(at + 1);
+  },
+};
 
 /** Reads the file once and returns its batches; throws StateError when it does not match the export's record. */
 export async function planBatches(file: ExpectedFile, limits: BatchLimits, signal?: AbortSignal): Promise<BatchRange[]> {
@@ -59,23 +74,28 @@ export async function planBatches(file: ExpectedFile, limits: BatchLimits, signa
     batchStart = end;
     batchRows = 0;
   };
+  const scanner: RowScanner = file.format === 'binary' ? new BinaryTupleScanner() : textScanner;
+  const onRowEnd = (end: number): void => {
+    const lineEnd = offset + end;
+    lastLineEnd = lineEnd;
+    batchRows++;
+    rowsSeen++;
+    if (batchRows >= limits.batchSize || lineEnd - batchStart >= limits.batchBytes) close(lineEnd);
+  };
   const stream = createReadStream(file.path, { highWaterMark: 1 << 20 });
   for await (const piece of stream as AsyncIterable<Buffer>) {
     signal?.throwIfAborted();
     hash.update(piece);
-    let at = piece.indexOf(NEWLINE);
-    while (at !== -1) {
-      const lineEnd = offset + at + 1;
-      lastLineEnd = lineEnd;
-      batchRows++;
-      rowsSeen++;
-      if (batchRows >= limits.batchSize || lineEnd - batchStart >= limits.batchBytes) close(lineEnd);
-      at = piece.indexOf(NEWLINE, at + 1);
+    try {
+      scanner.scan(piece, onRowEnd);
+    } catch (error) {
+      if (error instanceof MalformedTupleError) throw damaged(file, error.message);
+      throw error;
     }
     offset += piece.length;
   }
   if (offset !== lastLineEnd) {
-    // COPY text output ends every row with a newline; a tail without one is a torn file.
+    // Every row ends with a newline (text) or where its field lengths say (binary); a tail that does not is a torn file.
     throw damaged(file, `its last ${offset - lastLineEnd} bytes are not a complete row`);
   }
   if (batchRows > 0) close(offset);

@@ -23,6 +23,12 @@ import { setSequences } from './set-sequences.js';
 /** The store phase of this command. */
 export const IMPORT_DATA_PHASE = 'import-data-to-target';
 
+/**
+ * How often the import looks for chunk files the exporter finished: a cheap SQLite read, and every
+ * second of delay here is a second the loaders sit idle while the export runs side by side.
+ */
+export const DEFAULT_POLL_INTERVAL_MS = 100;
+
 /** Defaults: rows per batch come from --batch-size; bytes per batch are capped here. */
 export const DEFAULT_BATCH_BYTES = 64 << 20;
 
@@ -70,7 +76,7 @@ export async function importSnapshotData(dir: ExportDir, store: MigrationStore, 
     include: options.include,
     exclude: options.exclude,
     alreadyLoaded: new Set(alreadyLoaded.keys()),
-    pollIntervalMs: options.pollIntervalMs ?? 1000,
+    pollIntervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
     logger,
     progress,
     signal,

@@ -6,8 +6,11 @@
 // whose outcome is unknown is checked against the bookkeeping row before it is tried again.
 
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../../core/copy-binary-format.js';
 import { GodwitError, describeError } from '../../core/errors.js';
+import type { SnapshotFileFormat } from '../../engines/snapshot-engine.js';
 import { quoteIdent } from '../../core/identifiers.js';
 import type { Logger } from '../../core/logger.js';
 import { BOOKKEEPING_SCHEMA } from '../../engines/bookkeeping-schema.js';
@@ -25,6 +28,7 @@ export interface BatchJob {
   /** Absolute path of the chunk file, and how users see it (`data/...`). */
   path: string;
   displayName: string;
+  format: SnapshotFileFormat;
   batch: BatchRange;
 }
 
@@ -65,9 +69,22 @@ export const DEFAULT_BATCH_RETRY: RetryOptions = { attempts: 8, baseDelayMs: 200
 
 const INSERT_BOOKKEEPING = `INSERT INTO ${BOOKKEEPING_SCHEMA}.imported_batches (migration_id, table_name, batch_id, row_count) VALUES ($1, $2, $3, $4)`;
 
-/** The COPY statement of a table: root table, explicit columns in file order. */
-export function copySql(job: Pick<BatchJob, 'schema' | 'table' | 'columns'>): string {
-  return `COPY ${quoteIdent(job.schema)}.${quoteIdent(job.table)} (${job.columns.map(quoteIdent).join(', ')}) FROM STDIN`;
+/** The COPY statement of a table: root table, explicit columns in file order, the file's format. */
+export function copySql(job: Pick<BatchJob, 'schema' | 'table' | 'columns' | 'format'>): string {
+  const format = job.format === 'binary' ? ' (FORMAT binary)' : '';
+  return `COPY ${quoteIdent(job.schema)}.${quoteIdent(job.table)} (${job.columns.map(quoteIdent).join(', ')}) FROM STDIN${format}`;
+}
+
+/** The bytes of a batch as COPY reads them: binary tuples get the binary header and trailer around them. */
+function batchData(job: BatchJob): Readable {
+  const range = createReadStream(job.path, { start: job.batch.start, end: job.batch.end - 1, highWaterMark: 1 << 18 });
+  if (job.format === 'text') return range;
+  async function* framed(): AsyncGenerator<Buffer> {
+    yield BINARY_COPY_HEADER;
+    for await (const piece of range as AsyncIterable<Buffer>) yield piece;
+    yield BINARY_COPY_TRAILER;
+  }
+  return Readable.from(framed(), { objectMode: false });
 }
 
 class CommitUnknown extends Error {}
@@ -116,7 +133,7 @@ async function loadOnce(session: LoaderSession, job: BatchJob): Promise<BatchOut
       throw error;
     }
     if (batch.end > batch.start) {
-      await session.copyIn(copySql(job), createReadStream(job.path, { start: batch.start, end: batch.end - 1, highWaterMark: 1 << 18 }));
+      await session.copyIn(copySql(job), batchData(job));
     }
   } catch (error) {
     if (!isConnectionLoss(error)) await session.query('ROLLBACK').catch(() => undefined);

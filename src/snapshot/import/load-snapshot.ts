@@ -19,6 +19,7 @@ import {
   type SnapshotTable,
 } from '../../state/snapshot-store.js';
 import { batchId, planBatches, type BatchLimits } from './batch-plan.js';
+import { snapshotFileFormat } from '../snapshot-file-format.js';
 import type { ImportProgress } from './import-progress.js';
 import { loadBatch, type BatchJob } from './load-batch.js';
 import type { LoaderSessions } from '../../engines/loader-sessions.js';
@@ -102,7 +103,7 @@ export async function loadSnapshot(store: MigrationStore, sessions: LoaderSessio
   const planChunk = async (chunk: SnapshotChunk, table: SnapshotTable): Promise<void> => {
     const path = join(options.dataDir, chunk.file);
     const batches = await planBatches(
-      { path, displayName: `data/${chunk.file}`, rowCount: chunk.rowCount, byteCount: chunk.byteCount, sha256: chunk.sha256 },
+      { path, displayName: `data/${chunk.file}`, format: snapshotFileFormat(chunk.file), rowCount: chunk.rowCount, byteCount: chunk.byteCount, sha256: chunk.sha256 },
       options.limits,
       signal,
     );
@@ -116,7 +117,18 @@ export async function loadSnapshot(store: MigrationStore, sessions: LoaderSessio
         summary.skippedBatches++;
         continue;
       }
-      jobs.push({ migrationId: options.migrationId, tableKey: table.tableKey, schema: table.schema, table: table.name, columns: table.columns, chunkId: chunk.chunkId, path, displayName: `data/${chunk.file}`, batch });
+      jobs.push({
+        migrationId: options.migrationId,
+        tableKey: table.tableKey,
+        schema: table.schema,
+        table: table.name,
+        columns: table.columns,
+        chunkId: chunk.chunkId,
+        path,
+        displayName: `data/${chunk.file}`,
+        format: snapshotFileFormat(chunk.file),
+        batch,
+      });
     }
     if (doneRows > 0 || doneBytes > 0) progress.alreadyLoaded(table.tableKey, doneRows, doneBytes);
     queue.push(...jobs);

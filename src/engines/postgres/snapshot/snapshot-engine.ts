@@ -1,16 +1,17 @@
 // The PostgreSQL snapshot engine: a leader connection that exports a snapshot (REPEATABLE READ READ
 // ONLY; pg_export_snapshot()) and stays open and idle while reader connections join it with SET
-// TRANSACTION SNAPSHOT and stream COPY TO STDOUT through pg-copy-streams (bytes are never parsed into
+// TRANSACTION SNAPSHOT and stream COPY TO STDOUT through CopyOutStream (bytes are never parsed into
 // rows). The only file of the snapshot export that knows node-postgres; the command wires it in.
 
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import type { DatabaseSettings } from '../../../core/database-settings.js';
 import { ConnectionError, GodwitError, describeError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { connect } from '../connect.js';
+import { CopyOutStream } from './copy-out-stream.js';
 import { errorCode, serverPlace } from '../connection-errors.js';
-import type { CopyOut, SnapshotEngine, SnapshotReader, SnapshotSource } from '../../snapshot-engine.js';
+import type { CopyOut, SnapshotEngine, SnapshotFileFormat, SnapshotReader, SnapshotSource } from '../../snapshot-engine.js';
+import { postgresCopyFormat } from './copy-format.js';
 
 /** What the PostgreSQL engine needs to open its connections. */
 export interface PostgresSnapshotOptions {
@@ -67,7 +68,7 @@ export function postgresSnapshotEngine(options: PostgresSnapshotOptions): Snapsh
       }
       let destroyed = false;
       return {
-        copyOut: (sql) => startCopy(client, sql),
+        copyOut: (sql, format) => startCopy(client, sql, format),
         close: async () => {
           if (!destroyed) await closeClient(client);
         },
@@ -77,26 +78,22 @@ export function postgresSnapshotEngine(options: PostgresSnapshotOptions): Snapsh
         },
       };
     },
+    copyFormat: postgresCopyFormat,
     describeFailure: (error, what) => describeFailure(error, what, place),
   };
 }
 
-function startCopy(client: pg.Client, sql: string): CopyOut {
-  const stream = copyTo(sql);
-  // pg-copy-streams ends the stream at CopyDone; the row count arrives with CommandComplete just after,
-  // so wait for ReadyForQuery before reading it.
-  const patched = stream as unknown as { handleReadyForQuery: () => void };
-  const original = patched.handleReadyForQuery.bind(stream);
+function startCopy(client: pg.Client, sql: string, format: SnapshotFileFormat): CopyOut {
+  const stream = new CopyOutStream(sql, format);
+  // The stream ends at CopyDone; the row count arrives with CommandComplete just after, so wait for
+  // ReadyForQuery before reading it.
   const rowCount = new Promise<number>((resolve, reject) => {
-    patched.handleReadyForQuery = () => {
-      original();
-      resolve(stream.rowCount);
-    };
+    stream.whenReady().then(() => resolve(stream.rowCount), reject);
     stream.once('error', reject);
   });
   rowCount.catch(() => undefined);
-  client.query(stream);
-  return { stream, rowCount };
+  client.query(stream as unknown as pg.QueryConfig);
+  return { stream, rowCount, framedRows: () => stream.framedRows };
 }
 
 async function closeClient(client: pg.Client): Promise<void> {
