@@ -1,0 +1,104 @@
+// A cursor over one protocol message: big-endian integers, 64-bit positions as bigint, C strings and
+// counted byte strings, each read checked against the end so that a short or corrupt message fails
+// with a clear ProtocolError instead of reading garbage.
+
+import { ReplicationError } from './replication-errors.js';
+
+/** Reads one binary message front to back. */
+export class BufferReader {
+  private offset: number;
+
+  constructor(
+    private readonly buffer: Buffer,
+    start = 0,
+    private readonly what = 'replication message',
+  ) {
+    this.offset = start;
+  }
+
+  /** Bytes not read yet. */
+  get remaining(): number {
+    return this.buffer.length - this.offset;
+  }
+
+  /** Reads one unsigned byte. */
+  uint8(): number {
+    this.need(1);
+    return this.buffer[this.offset++] as number;
+  }
+
+  /** Reads a signed 16-bit integer. */
+  int16(): number {
+    this.need(2);
+    const value = this.buffer.readInt16BE(this.offset);
+    this.offset += 2;
+    return value;
+  }
+
+  /** Reads a signed 32-bit integer (type modifiers, lengths). */
+  int32(): number {
+    this.need(4);
+    const value = this.buffer.readInt32BE(this.offset);
+    this.offset += 4;
+    return value;
+  }
+
+  /** Reads an unsigned 32-bit integer (OIDs, transaction ids). */
+  uint32(): number {
+    this.need(4);
+    const value = this.buffer.readUInt32BE(this.offset);
+    this.offset += 4;
+    return value;
+  }
+
+  /** Reads an unsigned 64-bit integer (LSNs). */
+  uint64(): bigint {
+    this.need(8);
+    const value = this.buffer.readBigUInt64BE(this.offset);
+    this.offset += 8;
+    return value;
+  }
+
+  /** Reads a signed 64-bit integer (timestamps). */
+  int64(): bigint {
+    this.need(8);
+    const value = this.buffer.readBigInt64BE(this.offset);
+    this.offset += 8;
+    return value;
+  }
+
+  /** Reads a NUL-terminated UTF-8 string. */
+  cstring(): string {
+    const end = this.buffer.indexOf(0, this.offset);
+    if (end < 0) throw this.truncated('a string without its terminator');
+    const value = this.buffer.toString('utf8', this.offset, end);
+    this.offset = end + 1;
+    return value;
+  }
+
+  /** Reads `length` bytes as UTF-8 text. */
+  text(length: number): string {
+    this.need(length);
+    const value = this.buffer.toString('utf8', this.offset, this.offset + length);
+    this.offset += length;
+    return value;
+  }
+
+  /** Returns `length` bytes as a copy, so the value does not pin the whole network buffer. */
+  bytes(length: number): Buffer {
+    this.need(length);
+    const value = Buffer.from(this.buffer.subarray(this.offset, this.offset + length));
+    this.offset += length;
+    return value;
+  }
+
+  private need(count: number): void {
+    if (count < 0 || this.offset + count > this.buffer.length) {
+      throw this.truncated(`${count} more bytes at offset ${this.offset}`);
+    }
+  }
+
+  private truncated(detail: string): ReplicationError {
+    return new ReplicationError('protocol', `A ${this.what} from the server is shorter than its format says (${detail}).`);
+  }
+}

@@ -1,0 +1,107 @@
+// Backpressure against PostgreSQL 15: while the consumer reads nothing, the client holds only a
+// bounded number of bytes and the server stops sending (its sent position stalls far behind the
+// end of WAL); when the consumer reads again, every change of the backlog arrives, in order.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatLsn, parseLsn } from '../../src/core/lsn.js';
+import type { ReplicationConnection } from '../../src/engines/postgres/replication/index.js';
+import { createDatabase, dropDatabase, query, runSql } from '../harness/index.js';
+import { dropSlots, eventually, openReplication, readUntil, slotRow, source, uniqueSlotName } from './helpers.js';
+
+const TRANSACTIONS = 2_000;
+const ROWS_PER_TRANSACTION = 100;
+const ROWS = TRANSACTIONS * ROWS_PER_TRANSACTION;
+
+let db: string;
+const slots: string[] = [];
+let connection: ReplicationConnection | undefined;
+
+beforeAll(async () => {
+  db = await createDatabase(source, 'repl_backpressure');
+  await runSql(source, db, `
+    CREATE TABLE load (id int PRIMARY KEY, payload text);
+    CREATE PUBLICATION godwit_pub FOR TABLE load;`);
+});
+
+afterAll(async () => {
+  await connection?.close();
+  await dropSlots(slots);
+  if (db) await dropDatabase(source, db);
+});
+
+async function positions(pid: number): Promise<{ sent: bigint; current: bigint }> {
+  const [row] = await query<{ sent: string; current: string }>(
+    source,
+    'postgres',
+    'SELECT sent_lsn::text AS sent, pg_current_wal_lsn()::text AS current FROM pg_stat_replication WHERE pid = $1',
+    [pid],
+  );
+  if (row === undefined) throw new Error('the walsender is gone');
+  return { sent: parseLsn(row.sent), current: parseLsn(row.current) };
+}
+
+describe('backpressure', () => {
+  it('a consumer that stops reading stops the server; nothing piles up in the client', async () => {
+    connection = await openReplication(db);
+    const slot = uniqueSlotName('backpressure');
+    slots.push(slot);
+    const created = await connection.createSlot(slot, { snapshot: 'nothing' });
+    const stream = await connection.startReplication({ slotName: slot, startLsn: created.consistentPoint, publicationNames: ['godwit_pub'] });
+    const [walsender] = await query<{ pid: number }>(source, 'postgres', 'SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+
+    // About 60 MB of pgoutput messages in 2,000 transactions, written while nobody reads.
+    await runSql(source, db, `
+      DO $$
+      BEGIN
+        FOR t IN 0..${TRANSACTIONS - 1} LOOP
+          INSERT INTO load SELECT g, repeat('p', 250) FROM generate_series(t * ${ROWS_PER_TRANSACTION} + 1, (t + 1) * ${ROWS_PER_TRANSACTION}) g;
+          COMMIT;
+        END LOOP;
+      END $$;`);
+
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const stalled = await positions(walsender!.pid);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const later = await positions(walsender!.pid);
+    // The server is blocked: it has not sent the backlog and does not advance.
+    expect(stalled.sent).toBeLessThan(stalled.current);
+    expect(formatLsn(later.sent)).toBe(formatLsn(stalled.sent));
+    // The client holds at most about one socket read.
+    expect(stream.stats.bufferedBytes).toBeLessThan(1024 * 1024);
+    expect(stream.stats.xlogDataMessages).toBe(0);
+
+    let inserts = 0;
+    let lastId = 0;
+    let inOrder = true;
+    let maxBuffered = 0;
+    let commits = 0;
+    let lastEnd = 0n;
+    await readUntil(
+      stream,
+      (m) => {
+        maxBuffered = Math.max(maxBuffered, stream.stats.bufferedBytes);
+        if (m.message.tag === 'insert') {
+          inserts++;
+          const id = Number(m.message.newTuple[0]);
+          if (id !== lastId + 1) inOrder = false;
+          lastId = id;
+        }
+        if (m.message.tag === 'commit') {
+          commits++;
+          lastEnd = m.message.endLsn;
+        }
+        return commits === TRANSACTIONS;
+      },
+      120_000,
+    );
+    expect(inserts).toBe(ROWS);
+    expect(inOrder).toBe(true);
+    expect(maxBuffered).toBeLessThan(2 * 1024 * 1024);
+
+    stream.confirmFlushed(lastEnd);
+    await eventually(async () => {
+      expect(formatLsn((await slotRow(slot)).confirmedFlushLsn ?? 0n)).toBe(formatLsn(lastEnd));
+    });
+    await stream.stop();
+  });
+});
