@@ -90,4 +90,28 @@ describe('snapshot file formats', () => {
     expect(imported.stderr).toContain(`data/${folder}/00001.copybin does not match what the export recorded`);
     expect(await query(target, targetDb, 'SELECT count(*)::int AS n FROM t')).toEqual([{ n: 0 }]);
   }, 120_000);
+
+  it('a binary table whose target column has another type is refused before any of its rows is loaded', async () => {
+    const sourceDb = await createDatabase(source, 'formats_type_src');
+    await runSql(source, sourceDb, `CREATE TABLE events (id integer PRIMARY KEY, at timestamp, label varchar(10));
+      INSERT INTO events SELECT g, '2024-01-01'::timestamp + g * interval '1 minute', 'e' || g FROM generate_series(1, 500) g;`);
+    const targetDb = await createDatabase(target, 'formats_type_dst');
+    const exportDir = join(mkdtempSync(join(tmpdir(), 'godwit-formats-')), 'export');
+    const dir = ['--export-dir', exportDir];
+    expect((await runGodwit(['export', 'schema', ...dir, ...connection(source, 'source', sourceDb)], { env })).code).toBe(0);
+    expect((await runGodwit(['import', 'schema', ...dir, ...connection(target, 'target', targetDb)], { env })).code).toBe(0);
+    expect((await runGodwit(['export', 'data', 'from', 'source', ...dir, ...connection(source, 'source', sourceDb)], { env })).code).toBe(0);
+    // A wider string type reads the same bytes: allowed. A timestamp read as timestamptz would shift silently: refused.
+    await runSql(target, targetDb, 'ALTER TABLE events ALTER COLUMN label TYPE text, ALTER COLUMN at TYPE timestamptz');
+    const importArgs = ['import', 'data', 'to', 'target', ...dir, ...connection(target, 'target', targetDb)];
+    const refused = await runGodwit(importArgs, { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Table public.events, column "at": the snapshot holds timestamp without time zone values in COPY binary format, but the target column is timestamp with time zone');
+    expect(await query(target, targetDb, 'SELECT count(*)::int AS n FROM events')).toEqual([{ n: 0 }]);
+    await runSql(target, targetDb, 'ALTER TABLE events ALTER COLUMN at TYPE timestamp');
+    const loaded = await runGodwit(importArgs, { env });
+    expect(loaded.stderr).toBe('');
+    expect(loaded.code).toBe(0);
+    expect(await tableChecksums(target, targetDb, ['public'])).toEqual(await tableChecksums(source, sourceDb, ['public']));
+  }, 120_000);
 });

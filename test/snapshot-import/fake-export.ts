@@ -23,6 +23,9 @@ import {
   type SnapshotTable,
 } from '../../src/state/snapshot-store.js';
 import { openStore } from '../../src/state/store.js';
+import { replaceSourceCatalog } from '../../src/state/catalog-store.js';
+import { readPostgresCatalog } from '../../src/engines/postgres/catalog/read-catalog.js';
+import { readServerInfo } from '../../src/engines/postgres/server-info.js';
 import { adminConfig, type HarnessServer } from '../harness/index.js';
 
 interface Plan {
@@ -102,6 +105,8 @@ export async function fakeExport(dir: ExportDir, server: HarnessServer, database
   await client.connect();
   const store = openStore(dir.storeFile);
   try {
+    // The real exporter works from the catalog `export schema` records; the import checks binary files against it.
+    replaceSourceCatalog(store, await readPostgresCatalog(client, await readServerInfo(client), schemas));
     const plan = await planOf(client, schemas);
     if (options.only !== 'files') recordSnapshotPlan(store, plan.tables, plan.chunks);
     if (options.only === 'plan') return;

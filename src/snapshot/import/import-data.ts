@@ -3,7 +3,9 @@
 // indexes and keys import schema left for after the load and, for a snapshot-only migration, sets the
 // sequences. Every step can be interrupted and run again.
 
-import type { QualifiedName } from '../../core/identifiers.js';
+import { quoteIdent, type QualifiedName } from '../../core/identifiers.js';
+import { hasSourceCatalog, readSourceCatalog } from '../../state/catalog-store.js';
+import type { SourceColumn } from '../../engines/source-catalog.js';
 import type { Logger } from '../../core/logger.js';
 import { ensureBookkeepingSchema } from '../../engines/bookkeeping-schema.js';
 import type { ExportDir } from '../../state/export-dir.js';
@@ -68,8 +70,17 @@ export async function importSnapshotData(dir: ExportDir, store: MigrationStore, 
   syncStoreCopy(store, alreadyLoaded);
   logger.info('snapshot import starts', { migrationId, batchSize: limits.batchSize, batchBytes: limits.batchBytes, alreadyLoadedBatches: alreadyLoaded.size });
 
+  // Read when first needed (the import may start before `export schema` records the catalog).
+  let columnsByTable = new Map<string, SourceColumn[]>();
+  const sourceColumns = (tableKey: string): SourceColumn[] | undefined => {
+    if (!columnsByTable.has(tableKey) && hasSourceCatalog(store)) {
+      columnsByTable = new Map(readSourceCatalog(store).tables.map((t) => [`${quoteIdent(t.schema)}.${quoteIdent(t.name)}`, t.columns]));
+    }
+    return columnsByTable.get(tableKey);
+  };
   const load = await loadSnapshot(store, sessions, {
     migrationId,
+    sourceColumns,
     dataDir: dir.dataDir,
     limits,
     parallelJobs: options.parallelJobs,

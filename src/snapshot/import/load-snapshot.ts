@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GodwitError, UsageError } from '../../core/errors.js';
+import { GodwitError, StateError, UsageError } from '../../core/errors.js';
 import type { QualifiedName } from '../../core/identifiers.js';
 import type { Logger } from '../../core/logger.js';
 import type { MigrationStore } from '../../state/store.js';
@@ -22,7 +22,9 @@ import { batchId, planBatches, type BatchLimits } from './batch-plan.js';
 import { snapshotFileFormat } from '../snapshot-file-format.js';
 import type { ImportProgress } from './import-progress.js';
 import { loadBatch, type BatchJob } from './load-batch.js';
-import type { LoaderSessions } from '../../engines/loader-sessions.js';
+import { withSession, type LoaderSessions } from '../../engines/loader-sessions.js';
+import type { SourceColumn } from '../../engines/source-catalog.js';
+import { assertBinaryColumnsMatch } from './binary-column-check.js';
 
 /** What the load needs besides the store and the sessions. */
 export interface LoadSnapshotOptions {
@@ -32,6 +34,8 @@ export interface LoadSnapshotOptions {
   parallelJobs: number;
   include: readonly QualifiedName[];
   exclude: readonly QualifiedName[];
+  /** The source's columns of a table as `export schema` recorded them (binary files are checked against the target's). */
+  sourceColumns: (tableKey: string) => readonly SourceColumn[] | undefined;
   /** Batch ids already committed on the target (read at start). */
   alreadyLoaded: ReadonlySet<string>;
   pollIntervalMs: number;
@@ -100,8 +104,21 @@ export async function loadSnapshot(store: MigrationStore, sessions: LoaderSessio
     for (const wake of waiters.splice(0)) wake();
   };
 
+  const checkedBinary = new Set<string>();
   const planChunk = async (chunk: SnapshotChunk, table: SnapshotTable): Promise<void> => {
     const path = join(options.dataDir, chunk.file);
+    if (snapshotFileFormat(chunk.file) === 'binary' && !checkedBinary.has(table.tableKey)) {
+      const recorded = options.sourceColumns(table.tableKey);
+      if (recorded === undefined) {
+        throw new StateError(`The snapshot of ${table.tableKey} is in COPY binary format, but the store holds no source catalog entry for it to check the target's column types against.`, {
+          hint: 'Run `godwit export schema` again (it records the source catalog), then the same command.',
+        });
+      }
+      await withSession(sessions, (session) =>
+        assertBinaryColumnsMatch(session, { tableKey: table.tableKey, columns: table.columns, displayName: `${table.schema}.${table.name}` }, recorded),
+      );
+      checkedBinary.add(table.tableKey);
+    }
     const batches = await planBatches(
       { path, displayName: `data/${chunk.file}`, format: snapshotFileFormat(chunk.file), rowCount: chunk.rowCount, byteCount: chunk.byteCount, sha256: chunk.sha256 },
       options.limits,
