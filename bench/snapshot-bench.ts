@@ -1,6 +1,6 @@
 // Snapshot benchmark (DESIGN.md section 9): copy `pgbench -i -s SCALE` from a PostgreSQL 15 source to
-// fresh PostgreSQL 17 targets with godwit, with pg_dump | psql and with pgcopydb clone, in the same run,
-// and print wall times, peak memory and ratios.
+// fresh PostgreSQL 17 targets with godwit, with pg_dump | psql and with pgcopydb clone, in the same run
+// (several rounds, medians), and print wall times, peak memory and ratios.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,11 +26,11 @@ async function createDatabase(server: EmbeddedServer, name: string): Promise<voi
   await client.end();
 }
 
-async function godwitCopy(source: EmbeddedServer, target: EmbeddedServer, jobs: number): Promise<Timed> {
+async function godwitCopy(source: EmbeddedServer, target: EmbeddedServer, database: string, jobs: number): Promise<Timed> {
   const exportDir = join(mkdtempSync(join(tmpdir(), 'godwit-bench-')), 'export');
   const env = { ...process.env, SOURCE_DB_PASSWORD: source.password, TARGET_DB_PASSWORD: target.password };
   const src = ['--source-db-host', source.host, '--source-db-port', String(source.port), '--source-db-user', source.user, '--source-db-name', 'bench', '--source-ssl-mode', 'disable'];
-  const dst = ['--target-db-host', target.host, '--target-db-port', String(target.port), '--target-db-user', target.user, '--target-db-name', 'bench_godwit', '--target-ssl-mode', 'disable'];
+  const dst = ['--target-db-host', target.host, '--target-db-port', String(target.port), '--target-db-user', target.user, '--target-db-name', database, '--target-ssl-mode', 'disable'];
   const dirArgs = ['--export-dir', exportDir];
   const started = process.hrtime.bigint();
   const steps: Timed[] = [];
@@ -68,39 +68,99 @@ export interface SnapshotResult {
   note: string;
 }
 
-/** Runs the three copies of pgbench scale `scale` and returns their times. */
-export async function runSnapshotBenchmark(source: EmbeddedServer, target: EmbeddedServer, scale: number, jobs: number): Promise<SnapshotResult[]> {
+/** One tool's copy of `bench` into a fresh target database `database`; throws when it fails. */
+interface CopyTool {
+  tool: string;
+  copy(database: string): Promise<{ seconds: number; peakRssMb: number | undefined; note: string }>;
+}
+
+async function checkpoint(server: EmbeddedServer): Promise<void> {
+  const client = new pg.Client(server.connectionConfig('postgres'));
+  await client.connect();
+  await client.query('CHECKPOINT');
+  await client.end();
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/**
+ * Runs the copies of pgbench scale `scale` `rounds` times, the tools in a rotating order, each into a
+ * fresh target database after a CHECKPOINT on both servers (so no tool pays for the WAL of the one
+ * before), and returns each tool's median time with every round's time in the note.
+ */
+export async function runSnapshotBenchmark(source: EmbeddedServer, target: EmbeddedServer, scale: number, jobs: number, rounds = 3): Promise<SnapshotResult[]> {
   const pgbench = findTool(['/usr/lib/postgresql/17/bin/pgbench', '/usr/lib/postgresql/16/bin/pgbench', '/usr/lib/postgresql/15/bin/pgbench', '/usr/bin/pgbench']);
   if (pgbench === undefined) throw new Error('pgbench not found: apt-get install postgresql-15 (Debian ships pgbench with the server package)');
   await createDatabase(source, 'bench');
   process.stderr.write(`pgbench -i -s ${scale} on the source...\n`);
   mustSucceed('pgbench -i', await timed(pgbench, ['-i', '-s', String(scale), '-q', 'bench'], libpqEnv(source)));
 
-  const results: SnapshotResult[] = [];
-  await createDatabase(target, 'bench_dump');
-  process.stderr.write('pg_dump | psql...\n');
-  const dump = await timed('bash', ['-o', 'pipefail', '-c', `pg_dump -d '${uri(source, 'bench')}' | psql -X -q -v ON_ERROR_STOP=1 -d '${uri(target, 'bench_dump')}'`], process.env);
-  results.push({ tool: 'pg_dump | psql', seconds: mustSucceed('pg_dump | psql', dump).seconds, peakRssMb: undefined, note: `one stream; ${await verifyCopy(target, 'bench_dump', scale)}` });
-
+  const tools: CopyTool[] = [
+    {
+      tool: 'pg_dump | psql',
+      copy: async (database) => {
+        const dump = await timed('bash', ['-o', 'pipefail', '-c', `pg_dump -d '${uri(source, 'bench')}' | psql -X -q -v ON_ERROR_STOP=1 -d '${uri(target, database)}'`], process.env);
+        return { seconds: mustSucceed('pg_dump | psql', dump).seconds, peakRssMb: undefined, note: 'one stream' };
+      },
+    },
+  ];
+  const skipped: SnapshotResult[] = [];
   const pgcopydb = findTool(['/usr/bin/pgcopydb', '/usr/lib/postgresql/15/bin/pgcopydb']);
   if (pgcopydb === undefined) {
-    results.push({ tool: 'pgcopydb clone', seconds: undefined, peakRssMb: undefined, note: 'not installed: apt-get install pgcopydb' });
+    skipped.push({ tool: 'pgcopydb clone', seconds: undefined, peakRssMb: undefined, note: 'not installed: apt-get install pgcopydb' });
   } else {
-    await createDatabase(target, 'bench_pgcopydb');
-    process.stderr.write(`pgcopydb clone --table-jobs ${jobs} --index-jobs ${jobs}...\n`);
-    const work = mkdtempSync(join(tmpdir(), 'pgcopydb-bench-'));
-    const copy = await timed(pgcopydb, ['clone', '--source', uri(source, 'bench'), '--target', uri(target, 'bench_pgcopydb'), '--table-jobs', String(jobs), '--index-jobs', String(jobs), '--dir', work, '--no-owner', '--no-acl'], process.env);
-    mustSucceed('pgcopydb clone', copy);
-    results.push({ tool: 'pgcopydb clone', seconds: copy.seconds, peakRssMb: copy.peakRssMb, note: `${jobs} table jobs, ${jobs} index jobs; ${await verifyCopy(target, 'bench_pgcopydb', scale)}` });
+    tools.push({
+      tool: 'pgcopydb clone',
+      copy: async (database) => {
+        const work = mkdtempSync(join(tmpdir(), 'pgcopydb-bench-'));
+        const copy = await timed(pgcopydb, ['clone', '--source', uri(source, 'bench'), '--target', uri(target, database), '--table-jobs', String(jobs), '--index-jobs', String(jobs), '--dir', work, '--no-owner', '--no-acl'], process.env);
+        mustSucceed('pgcopydb clone', copy);
+        return { seconds: copy.seconds, peakRssMb: copy.peakRssMb, note: `${jobs} table jobs, ${jobs} index jobs` };
+      },
+    });
   }
+  tools.push({
+    tool: 'godwit',
+    copy: async (database) => {
+      const copy = await godwitCopy(source, target, database, jobs);
+      return { seconds: copy.seconds, peakRssMb: copy.peakRssMb, note: `${jobs} jobs, export and import side by side` };
+    },
+  });
 
-  await createDatabase(target, 'bench_godwit');
-  process.stderr.write(`godwit (${jobs} jobs)...\n`);
-  try {
-    const copy = await godwitCopy(source, target, jobs);
-    results.push({ tool: 'godwit', seconds: copy.seconds, peakRssMb: copy.peakRssMb, note: `${jobs} jobs, export and import side by side; ${await verifyCopy(target, 'bench_godwit', scale)}` });
-  } catch (error) {
-    results.push({ tool: 'godwit', seconds: undefined, peakRssMb: undefined, note: `failed: ${(error as Error).message.split('\n').slice(0, 2).join(' ').slice(0, 120)}` });
+  const times = new Map<string, number[]>(tools.map((t) => [t.tool, []]));
+  const memory = new Map<string, number>();
+  const notes = new Map<string, string>();
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < tools.length; i++) {
+      const tool = tools[(i + round) % tools.length] as CopyTool;
+      const database = 'bench_copy';
+      await createDatabase(target, database);
+      await Promise.all([checkpoint(source), checkpoint(target)]);
+      process.stderr.write(`round ${round + 1}/${rounds}: ${tool.tool}...\n`);
+      try {
+        const result = await tool.copy(database);
+        const verified = await verifyCopy(target, database, scale);
+        times.get(tool.tool)?.push(result.seconds);
+        if (result.peakRssMb !== undefined) memory.set(tool.tool, Math.max(memory.get(tool.tool) ?? 0, result.peakRssMb));
+        notes.set(tool.tool, `${result.note}; ${verified}`);
+      } catch (error) {
+        notes.set(tool.tool, `failed: ${(error as Error).message.split('\n').slice(0, 2).join(' ').slice(0, 120)}`);
+      }
+    }
   }
-  return results;
+  const results = tools.map((t): SnapshotResult => {
+    const all = times.get(t.tool) ?? [];
+    const note = notes.get(t.tool) ?? '';
+    return {
+      tool: t.tool,
+      seconds: all.length === 0 ? undefined : median(all),
+      peakRssMb: memory.get(t.tool),
+      note: all.length === 0 ? note : `${note}; rounds ${all.map((x) => x.toFixed(1)).join(', ')} s`,
+    };
+  });
+  return [...results, ...skipped];
 }

@@ -28,6 +28,19 @@ export interface SnapshotSource {
  */
 export type SnapshotFileFormat = 'text' | 'binary';
 
+/** A run of whole rows in a COPY stream, with the CRC-32 (zlib) of its bytes: the unit batches are made of. */
+export interface RowSegment {
+  rows: number;
+  bytes: number;
+  crc32: number;
+}
+
+/** A segment closes after this many rows or once it holds this many bytes, whichever comes first. */
+export interface SegmentLimits {
+  rows: number;
+  bytes: number;
+}
+
 /** One COPY TO STDOUT in progress: the bytes, and the row count from the command tag once it completes. */
 export interface CopyOut {
   stream: Readable;
@@ -35,12 +48,14 @@ export interface CopyOut {
   rowCount: Promise<number>;
   /** Rows the protocol delimited in the stream so far (final once the stream ended): checked against rowCount. */
   framedRows(): number;
+  /** The stream cut into segments of whole rows (complete once the stream ended). */
+  segments(): readonly RowSegment[];
 }
 
 /** A connection whose transaction runs in the shared snapshot; reads chunks one after another. */
 export interface SnapshotReader {
   /** Starts `COPY (...) TO STDOUT` in `format` (the SQL says so too); the caller consumes the stream with backpressure. */
-  copyOut(sql: string, format: SnapshotFileFormat): CopyOut;
+  copyOut(sql: string, format: SnapshotFileFormat, segments: SegmentLimits): CopyOut;
   /** Ends the transaction and the connection (a broken connection is closed quietly). */
   close(): Promise<void>;
   /** Drops the connection at once, abandoning a COPY in progress (another reader failed). */

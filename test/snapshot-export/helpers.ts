@@ -11,7 +11,8 @@ import { listSnapshotChunks, listSnapshotTables, type SnapshotChunk, type Snapsh
 import { openStore } from '../../src/state/store.js';
 import { adminConfig, servers, type HarnessServer } from '../harness/index.js';
 import { runGodwit, startGodwit as startGodwitChild, type GodwitResult, type RunningGodwit } from '../helpers/run-godwit.js';
-import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, BinaryTupleScanner } from '../../src/core/copy-binary-format.js';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../../src/core/copy-binary-format.js';
+import { binaryTupleEnds } from '../helpers/binary-tuples.js';
 import { snapshotFileFormat } from '../../src/snapshot/snapshot-file-format.js';
 
 export const source: HarnessServer = servers().source;
@@ -83,10 +84,10 @@ function rowsOf(data: Buffer, binary: boolean): string[] {
   }
   const rows: string[] = [];
   let start = 0;
-  new BinaryTupleScanner().scan(data, (end) => {
+  for (const end of binaryTupleEnds(data)) {
     rows.push(data.subarray(start, end).toString('hex'));
     start = end;
-  });
+  }
   return rows;
 }
 

@@ -2,16 +2,20 @@
 // `export data from source` lands): plan every table of the given schemas (root tables; partitions'
 // rows in one chunk per leaf), write each chunk with COPY ... TO STDOUT from the source, fsync,
 // rename, mark it exported, record the sequences, finish the run. Each table gets the file format the
-// real exporter would choose (postgresCopyFormat): binary files hold bare tuples, framing removed.
-import { createHash } from 'node:crypto';
+// real exporter would choose (postgresCopyFormat): binary files hold bare tuples, framing removed; each
+// file gets its row index (segments of whole rows with their CRC-32) like the exporter writes.
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, BinaryTupleScanner } from '../../src/core/copy-binary-format.js';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../../src/core/copy-binary-format.js';
+import { binaryTupleEnds } from '../helpers/binary-tuples.js';
 import { quoteIdent } from '../../src/core/identifiers.js';
 import { postgresCopyFormat } from '../../src/engines/postgres/snapshot/copy-format.js';
 import { snapshotFileFormat, snapshotFileName } from '../../src/snapshot/snapshot-file-format.js';
+import { DEFAULT_SEGMENT_LIMITS, INDEX_SUFFIX, encodeChunkIndex } from '../../src/snapshot/chunk-index.js';
+import type { RowSegment, SegmentLimits } from '../../src/engines/snapshot-engine.js';
 import type { ExportDir } from '../../src/state/export-dir.js';
 import {
   finishSnapshotRun,
@@ -78,29 +82,50 @@ async function planOf(client: pg.Client, schemas: string[]): Promise<Plan> {
   return plan;
 }
 
-async function copyToFile(client: pg.Client, sql: string, path: string): Promise<{ rows: number; bytes: number; sha256: string }> {
-  const tmp = `${path}.tmp`;
+/** Cuts COPY data into segments of whole rows like the exporter's COPY reader does (at most `limits` each). */
+function segmentsOf(data: Buffer, binary: boolean, limits: SegmentLimits): RowSegment[] {
+  const ends: number[] = binary ? binaryTupleEnds(data) : [];
+  if (!binary) for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) ends.push(i + 1);
+  const segments: RowSegment[] = [];
+  let start = 0;
+  let rows = 0;
+  for (const [i, end] of ends.entries()) {
+    rows++;
+    if (rows >= limits.rows || end - start >= limits.bytes || i === ends.length - 1) {
+      segments.push({ rows, bytes: end - start, crc32: crc32(data.subarray(start, end)) });
+      start = end;
+      rows = 0;
+    }
+  }
+  return segments;
+}
+
+async function copyToFile(client: pg.Client, sql: string, path: string, segmentRows: number): Promise<{ rows: number; bytes: number; sha256: string }> {
   const binary = snapshotFileFormat(path) === 'binary';
   const stream = client.query(copyTo(binary ? `${sql} (FORMAT binary)` : sql));
   const parts: Buffer[] = [];
   for await (const piece of stream as AsyncIterable<Buffer>) parts.push(piece);
   const all = Buffer.concat(parts);
   const data = binary ? all.subarray(BINARY_COPY_HEADER.length, all.length - BINARY_COPY_TRAILER.length) : all;
-  let rows = 0;
-  if (binary) new BinaryTupleScanner().scan(data, () => rows++);
-  else for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) rows++;
-  const fd = openSync(tmp, 'w');
-  writeSync(fd, data);
-  const bytes = data.length;
-  const hash = createHash('sha256').update(data);
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, path);
-  return { rows, bytes, sha256: hash.digest('hex') };
+  const { index, bytes: indexBytes, sha256 } = encodeChunkIndex(binary ? 'binary' : 'text', segmentsOf(data, binary, { ...DEFAULT_SEGMENT_LIMITS, rows: segmentRows }));
+  for (const [file, bytes] of [[`${path}${INDEX_SUFFIX}`, indexBytes], [path, data]] as const) {
+    const fd = openSync(`${file}.tmp`, 'w');
+    writeSync(fd, bytes);
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(`${file}.tmp`, file);
+  }
+  return { rows: index.rows, bytes: index.bytes, sha256 };
 }
 
 /** Exports the snapshot of `schemas` of the source database into `dir` (plan, files, sequences, finished run). */
-export async function fakeExport(dir: ExportDir, server: HarnessServer, database: string, schemas: string[], options: { only?: 'plan' | 'files' } = {}): Promise<void> {
+export async function fakeExport(
+  dir: ExportDir,
+  server: HarnessServer,
+  database: string,
+  schemas: string[],
+  options: { only?: 'plan' | 'files'; segmentRows?: number } = {},
+): Promise<void> {
   const client = new pg.Client(adminConfig(server, database));
   await client.connect();
   const store = openStore(dir.storeFile);
@@ -116,7 +141,7 @@ export async function fakeExport(dir: ExportDir, server: HarnessServer, database
       const table = plan.tables.find((t) => t.tableKey === chunk.tableKey);
       if (table === undefined) throw new Error('no table');
       const sql = `COPY ${quoteIdent(chunk.sourceSchema)}.${quoteIdent(chunk.sourceRelation)} (${table.columns.map(quoteIdent).join(', ')}) TO STDOUT`;
-      const written = await copyToFile(client, sql, join(dir.dataDir, chunk.file));
+      const written = await copyToFile(client, sql, join(dir.dataDir, chunk.file), options.segmentRows ?? DEFAULT_SEGMENT_LIMITS.rows);
       markChunkExported(store, chunk.chunkId, runId, written.rows, written.bytes, written.sha256);
     }
     const sequences = (

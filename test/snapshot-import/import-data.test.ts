@@ -57,7 +57,8 @@ describe('import data to target: the snapshot arrives bit-identical', () => {
     const beforeLoad = await schemaFingerprint(adminConfig(target, targetDb), EVERYTHING_SCHEMAS);
     expect(beforeLoad.indexes?.length).toBeLessThan(sourceFingerprint.indexes?.length ?? 0);
 
-    await fakeExport(openExportDir(dir), source, sourceDb, EVERYTHING_SCHEMAS);
+    // One row per index segment, so --batch-size 3 gives batches of 3 rows: many batches even on small tables.
+    await fakeExport(openExportDir(dir), source, sourceDb, EVERYTHING_SCHEMAS, { segmentRows: 1 });
     const r = await runGodwit(importData(dir, targetDb, '--batch-size', '3', '--parallel-jobs', '3'), { env, timeoutMs: 60_000 });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -145,7 +146,8 @@ describe('import data to target: crashes and bad input', () => {
 
   it('SIGKILL at random points, then the same command: every row exactly once', async () => {
     const { sourceDb, dir, targetDb } = await prepared('snapimp_kill');
-    await fakeExport(dir, source, sourceDb, ['public']);
+    // Row index segments of 500 rows: batches of exactly 2500 rows.
+    await fakeExport(dir, source, sourceDb, ['public'], { segmentRows: 500 });
     const args = importData(dir.root, targetDb, '--batch-size', '2500', '--parallel-jobs', '3');
     const committedBatches = async (): Promise<number> => {
       const rows = await query<{ n: number }>(target, targetDb, `SELECT CASE WHEN to_regclass('godwit_metadata.imported_batches') IS NULL THEN 0

@@ -1,15 +1,17 @@
-// Writes one chunk file durably: COPY bytes stream into `<file>.partial` (sha256 and byte count
-// computed on the way, memory bounded by stream backpressure), the file is fsynced, renamed into place
-// and its directory fsynced. Only then may the chunk be recorded as exported, so a recorded chunk is
-// always a complete file, and a crash leaves at most a .partial file that the next run deletes.
+// Writes one chunk file durably: COPY bytes stream into `<file>.partial` (memory bounded by stream
+// backpressure) while the COPY reader cuts them into checksummed segments of whole rows; the row
+// index (chunk-index.ts) is written and fsynced, then the data file is fsynced, both are renamed into
+// place and their directory fsynced. Only then may the chunk be recorded as exported (with the
+// index's SHA-256), so a recorded chunk always has a complete file and index, and a crash leaves at
+// most .partial files (or unrecorded ones) that the next run deletes.
 
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CopyOut, SnapshotFileFormat } from '../../engines/snapshot-engine.js';
+import { INDEX_SUFFIX, encodeChunkIndex } from '../chunk-index.js';
 
 /** Suffix of a chunk file being written. */
 export const PARTIAL_SUFFIX = '.partial';
@@ -18,33 +20,24 @@ export const PARTIAL_SUFFIX = '.partial';
 export interface WrittenChunk {
   rowCount: number;
   byteCount: number;
+  /** SHA-256 of the row index file. */
   sha256: string;
 }
 
-/**
- * Counts bytes and rows and hashes as data passes. In text format a row ends with a newline, counted
- * here independently of the protocol; binary tuples are counted by the protocol (`framedRows`).
- */
+/** Counts bytes and reports progress (rows as the COPY reader delimited them) as data passes. */
 class Tally extends Transform {
-  readonly hash = createHash('sha256');
   bytes = 0;
   rows = 0;
 
   constructor(
     private readonly onData: (bytes: number, rows: number) => void,
-    private readonly framedRows: (() => number) | undefined,
+    private readonly framedRows: () => number,
   ) {
     super({ highWaterMark: 1 << 20 });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
-    let rows = 0;
-    if (this.framedRows === undefined) {
-      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) rows++;
-    } else {
-      rows = Math.max(this.framedRows() - this.rows, 0);
-    }
+    const rows = this.framedRows() - this.rows;
     this.bytes += chunk.length;
     this.rows += rows;
     this.onData(chunk.length, rows);
@@ -53,8 +46,8 @@ class Tally extends Transform {
 }
 
 /**
- * Starts the COPY and streams it into `dataDir/file` durably and returns the COPY command tag's row count with the
- * byte count and sha256. `onData` reports progress as bytes arrive.
+ * Starts the COPY and streams it into `dataDir/file` durably, with its row index, and returns the COPY
+ * command tag's row count with the byte count and the index's SHA-256. `onData` reports progress.
  */
 export async function writeChunkFile(
   dataDir: string,
@@ -65,10 +58,11 @@ export async function writeChunkFile(
 ): Promise<WrittenChunk> {
   const path = join(dataDir, file);
   const partial = `${path}${PARTIAL_SUFFIX}`;
+  const indexPath = `${path}${INDEX_SUFFIX}`;
   await mkdir(dirname(path), { recursive: true });
   // Started only now, right before the pipeline listens: an error it reports at once must not go unheard.
   const copy = startCopy();
-  const tally = new Tally(onData, format === 'binary' ? copy.framedRows : undefined);
+  const tally = new Tally(onData, copy.framedRows);
   try {
     await pipeline(copy.stream, tally, createWriteStream(partial, { highWaterMark: 1 << 20 }));
   } catch (error) {
@@ -76,13 +70,17 @@ export async function writeChunkFile(
     throw error;
   }
   const rowCount = await copy.rowCount;
-  if (rowCount !== copy.framedRows() || (format === 'text' && rowCount !== tally.rows)) {
-    throw new Error(`chunk ${file}: the COPY command reported ${rowCount} rows but ${copy.framedRows()} rows arrived (${tally.rows} counted in the file)`);
+  const { index, bytes: indexBytes, sha256 } = encodeChunkIndex(format, copy.segments());
+  if (rowCount !== copy.framedRows() || index.rows !== rowCount || index.bytes !== tally.bytes) {
+    throw new Error(`chunk ${file}: the COPY command reported ${rowCount} rows; ${copy.framedRows()} rows and ${tally.bytes} bytes arrived, the index counts ${index.rows} and ${index.bytes}`);
   }
+  await writeFile(`${indexPath}${PARTIAL_SUFFIX}`, indexBytes);
+  await fsyncPath(`${indexPath}${PARTIAL_SUFFIX}`, 'r+');
   await fsyncPath(partial, 'r+');
+  await rename(`${indexPath}${PARTIAL_SUFFIX}`, indexPath);
   await rename(partial, path);
   await fsyncPath(dirname(path), 'r');
-  return { rowCount, byteCount: tally.bytes, sha256: tally.hash.digest('hex') };
+  return { rowCount, byteCount: tally.bytes, sha256 };
 }
 
 async function fsyncPath(path: string, flags: string): Promise<void> {
@@ -119,7 +117,8 @@ export async function removePartialFiles(dataDir: string, skip: readonly string[
   return removed;
 }
 
-/** Deletes a chunk file that exists without being recorded (the run died between rename and record). */
+/** Deletes a chunk file and its index that exist without being recorded (the run died between rename and record). */
 export async function removeChunkFile(dataDir: string, file: string): Promise<void> {
   await rm(join(dataDir, file), { force: true });
+  await rm(join(dataDir, `${file}${INDEX_SUFFIX}`), { force: true });
 }

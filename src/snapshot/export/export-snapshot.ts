@@ -29,6 +29,7 @@ import { readSequenceValues } from './sequence-values.js';
 import type { SnapshotEngine, SnapshotReader, SnapshotSource } from '../../engines/snapshot-engine.js';
 import { selectTables, type SelectedTable } from './table-selection.js';
 import { snapshotFileFormat } from '../snapshot-file-format.js';
+import { DEFAULT_SEGMENT_LIMITS } from '../chunk-index.js';
 
 /** Everything the snapshot export works with. */
 export interface SnapshotExportOptions {
@@ -132,6 +133,7 @@ async function runReaders(
   progress: ExportProgressListener,
 ): Promise<number> {
   const columns = new Map(listSnapshotTables(options.store).map((t) => [t.tableKey, t.columns]));
+  const segmentLimits = DEFAULT_SEGMENT_LIMITS;
   const queue = [...pending];
   const readers: SnapshotReader[] = [];
   let failure: unknown;
@@ -159,7 +161,7 @@ async function runReaders(
         let written;
         try {
           const format = snapshotFileFormat(chunk.file);
-          written = await writeChunkFile(options.dataDir, chunk.file, format, () => active.copyOut(sql, format), (b, rows) => progress.data(tableKey, b, rows));
+          written = await writeChunkFile(options.dataDir, chunk.file, format, () => active.copyOut(sql, format, segmentLimits), (b, rows) => progress.data(tableKey, b, rows));
         } catch (error) {
           throw options.engine.describeFailure(error, `exporting ${chunk.tableKey} (chunk ${chunk.file} of ${chunk.sourceSchema}.${chunk.sourceRelation})`);
         }

@@ -1,16 +1,13 @@
-// Splits one exported chunk file into batches of at most `batchSize` rows and about `batchBytes`
-// bytes. Text files hold one row per line (embedded newlines escaped as \n); binary files hold bare
-// COPY binary tuples, whose field lengths say where each ends. The split depends only on the file and
-// the two limits, so a restarted import numbers the batches the same way and can skip those the
-// target's bookkeeping already holds. The file is read as a stream (values are never parsed) and its
-// checksum is verified on the way.
+// Splits one exported chunk file into batches from its row index (chunk-index.ts): whole segments
+// are grouped until a batch holds at least `batchSize` rows or `batchBytes` bytes, so a batch is at
+// most one segment (1000 rows or 1 MB by default) larger than asked. The split depends only on the
+// index and the two limits, so a restarted import numbers the batches the same way and can skip those
+// the target's bookkeeping already holds. Nothing of the data is read here: each batch carries the
+// CRC-32 of its segments, and the load checks them as the bytes stream to the target (verify-stream.ts).
 
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { BinaryTupleScanner, MalformedTupleError } from '../../core/copy-binary-format.js';
 import { StateError } from '../../core/errors.js';
-import type { SnapshotFileFormat } from '../../engines/snapshot-engine.js';
+import { damagedChunk, readChunkIndex, type RecordedChunkFile } from '../chunk-index.js';
 
 /** The two limits of a batch; fixed for a migration at the import's first start. */
 export interface BatchLimits {
@@ -18,7 +15,7 @@ export interface BatchLimits {
   batchBytes: number;
 }
 
-/** One batch: a byte range [start, end) of a chunk file holding whole rows. */
+/** One batch: a byte range [start, end) of a chunk file holding whole rows, and its segments' sizes and CRCs. */
 export interface BatchRange {
   batchNo: number;
   start: number;
@@ -26,89 +23,37 @@ export interface BatchRange {
   rowCount: number;
   /** 1-based number of the batch's first row in the file, for error messages. */
   firstRow: number;
+  /** [bytes, crc32] of each segment of the batch, in order. */
+  segments: [number, number][];
 }
 
-/** What the exporter recorded about the file, checked against what is on disk. */
-export interface ExpectedFile {
-  path: string;
-  /** The name users see (`data/...`). */
-  displayName: string;
-  format: SnapshotFileFormat;
-  rowCount: number | null;
-  byteCount: number | null;
-  sha256: string | null;
-}
-
-const NEWLINE = 0x0a;
-
-/** Finds row ends in a file read in pieces. */
-interface RowScanner {
-  scan(piece: Buffer, onRowEnd: (end: number) => void): void;
-}
-
-const textScanner: RowScanner = {
-  scan(piece, onRowEnd) {
-    for (let at = piece.indexOf(NEWLINE); at !== -1; at = piece.indexOf(NEWLINE, at + 1)) onRowEnd(at + 1);
-  },
-};
-
-/** Reads the file once and returns its batches; throws StateError when it does not match the export's record. */
-export async function planBatches(file: ExpectedFile, limits: BatchLimits, signal?: AbortSignal): Promise<BatchRange[]> {
+/** Reads the chunk's index, checks it and the data file's size against the export's record, and returns the batches. */
+export async function planBatches(file: RecordedChunkFile, limits: BatchLimits): Promise<BatchRange[]> {
+  const index = await readChunkIndex(file);
   const size = (await stat(file.path).catch((error: unknown) => {
     throw new StateError(`The snapshot file ${file.displayName} recorded as exported cannot be read: ${String(error)}`, {
       hint: 'The export directory was changed by hand. Run `godwit export data from source --start-clean` to export the snapshot again.',
     });
   })).size;
-  if (file.byteCount !== null && size !== file.byteCount) {
-    throw damaged(file, `it has ${size} bytes, the export wrote ${file.byteCount}`);
-  }
+  if (size !== index.bytes) throw damagedChunk(file, `it has ${size} bytes, its row index counts ${index.bytes}`);
   const batches: BatchRange[] = [];
-  const hash = createHash('sha256');
-  let batchStart = 0;
-  let batchRows = 0;
-  let rowsSeen = 0;
+  let current: BatchRange | undefined;
   let offset = 0;
-  let lastLineEnd = 0;
-  const close = (end: number): void => {
-    batches.push({ batchNo: batches.length + 1, start: batchStart, end, rowCount: batchRows, firstRow: rowsSeen - batchRows + 1 });
-    batchStart = end;
-    batchRows = 0;
-  };
-  const scanner: RowScanner = file.format === 'binary' ? new BinaryTupleScanner() : textScanner;
-  const onRowEnd = (end: number): void => {
-    const lineEnd = offset + end;
-    lastLineEnd = lineEnd;
-    batchRows++;
-    rowsSeen++;
-    if (batchRows >= limits.batchSize || lineEnd - batchStart >= limits.batchBytes) close(lineEnd);
-  };
-  const stream = createReadStream(file.path, { highWaterMark: 1 << 20 });
-  for await (const piece of stream as AsyncIterable<Buffer>) {
-    signal?.throwIfAborted();
-    hash.update(piece);
-    try {
-      scanner.scan(piece, onRowEnd);
-    } catch (error) {
-      if (error instanceof MalformedTupleError) throw damaged(file, error.message);
-      throw error;
+  let rowsSeen = 0;
+  for (const [rows, bytes, crc] of index.segments) {
+    current ??= { batchNo: batches.length + 1, start: offset, end: offset, rowCount: 0, firstRow: rowsSeen + 1, segments: [] };
+    current.end += bytes;
+    current.rowCount += rows;
+    current.segments.push([bytes, crc]);
+    offset += bytes;
+    rowsSeen += rows;
+    if (current.rowCount >= limits.batchSize || current.end - current.start >= limits.batchBytes) {
+      batches.push(current);
+      current = undefined;
     }
-    offset += piece.length;
   }
-  if (offset !== lastLineEnd) {
-    // Every row ends with a newline (text) or where its field lengths say (binary); a tail that does not is a torn file.
-    throw damaged(file, `its last ${offset - lastLineEnd} bytes are not a complete row`);
-  }
-  if (batchRows > 0) close(offset);
-  if (file.rowCount !== null && rowsSeen !== file.rowCount) throw damaged(file, `it has ${rowsSeen} rows, the export wrote ${file.rowCount}`);
-  const digest = hash.digest('hex');
-  if (file.sha256 !== null && digest !== file.sha256) throw damaged(file, `its SHA-256 is ${digest}, the export recorded ${file.sha256}`);
+  if (current !== undefined) batches.push(current);
   return batches;
-}
-
-function damaged(file: ExpectedFile, why: string): StateError {
-  return new StateError(`The snapshot file ${file.displayName} does not match what the export recorded: ${why}.`, {
-    hint: 'The file was changed or damaged after the export. Run `godwit export data from source --start-clean` to export the snapshot again.',
-  });
 }
 
 /** The id of a batch in godwit_metadata.imported_batches: stable for a chunk and batch number. */

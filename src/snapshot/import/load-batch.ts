@@ -15,6 +15,7 @@ import { quoteIdent } from '../../core/identifiers.js';
 import type { Logger } from '../../core/logger.js';
 import { BOOKKEEPING_SCHEMA } from '../../engines/bookkeeping-schema.js';
 import { batchId, type BatchRange } from './batch-plan.js';
+import { SegmentVerifier } from './verify-stream.js';
 import { isConnectionLoss, isRetryableConflict, withSession, type LoaderSession, type LoaderSessions } from '../../engines/loader-sessions.js';
 
 /** Everything needed to load one batch of one chunk. */
@@ -75,13 +76,19 @@ export function copySql(job: Pick<BatchJob, 'schema' | 'table' | 'columns' | 'fo
   return `COPY ${quoteIdent(job.schema)}.${quoteIdent(job.table)} (${job.columns.map(quoteIdent).join(', ')}) FROM STDIN${format}`;
 }
 
-/** The bytes of a batch as COPY reads them: binary tuples get the binary header and trailer around them. */
+/**
+ * The bytes of a batch as COPY reads them, verified segment by segment against the row index on the
+ * way (a mismatch fails the COPY, so the batch never commits); binary tuples get the binary header
+ * and trailer around them.
+ */
 function batchData(job: BatchJob): Readable {
-  const range = createReadStream(job.path, { start: job.batch.start, end: job.batch.end - 1, highWaterMark: 1 << 18 });
-  if (job.format === 'text') return range;
+  const range = createReadStream(job.path, { start: job.batch.start, end: job.batch.end - 1, highWaterMark: 1 << 20 });
+  const verified = range.pipe(new SegmentVerifier(job.batch.segments, job.batch.start, job.displayName));
+  range.on('error', (error) => verified.destroy(error));
+  if (job.format === 'text') return verified;
   async function* framed(): AsyncGenerator<Buffer> {
     yield BINARY_COPY_HEADER;
-    for await (const piece of range as AsyncIterable<Buffer>) yield piece;
+    for await (const piece of verified as AsyncIterable<Buffer>) yield piece;
     yield BINARY_COPY_TRAILER;
   }
   return Readable.from(framed(), { objectMode: false });

@@ -119,11 +119,7 @@ export async function loadSnapshot(store: MigrationStore, sessions: LoaderSessio
       );
       checkedBinary.add(table.tableKey);
     }
-    const batches = await planBatches(
-      { path, displayName: `data/${chunk.file}`, format: snapshotFileFormat(chunk.file), rowCount: chunk.rowCount, byteCount: chunk.byteCount, sha256: chunk.sha256 },
-      options.limits,
-      signal,
-    );
+    const batches = await planBatches({ path, displayName: `data/${chunk.file}`, rowCount: chunk.rowCount, byteCount: chunk.byteCount, sha256: chunk.sha256 }, options.limits);
     let doneRows = 0;
     let doneBytes = 0;
     const jobs: BatchJob[] = [];
@@ -148,9 +144,8 @@ export async function loadSnapshot(store: MigrationStore, sessions: LoaderSessio
       });
     }
     if (doneRows > 0 || doneBytes > 0) progress.alreadyLoaded(table.tableKey, doneRows, doneBytes);
+    // In the order the exporter finished them (it reads the largest first).
     queue.push(...jobs);
-    // Largest first, so the last minutes are not one big batch on one loader.
-    queue.sort((a, b) => b.batch.end - b.batch.start - (a.batch.end - a.batch.start));
     summary.chunks++;
     notify();
   };

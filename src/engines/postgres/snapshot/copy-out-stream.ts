@@ -1,22 +1,26 @@
-// COPY ... TO STDOUT as a Readable of large buffers. PostgreSQL sends one CopyData message per row;
-// pg-copy-streams hands every message through a generic buffer list, which cost about a second of
-// Node CPU per 300 MB (3 million rows) in the snapshot benchmark. This reader takes the connection's
-// socket over for the duration of the COPY (as pg-copy-streams does), walks the messages with plain
-// index arithmetic, and passes each socket buffer on with its row bytes moved together. It counts the CopyData
-// messages, so the caller can check them against the command tag. In binary format it drops the file
-// header and trailer, so what it passes on is the bare tuples (whole batches of them can be framed
-// again on the import side). At CopyDone (or an ErrorResponse)
-// the socket goes back to node-postgres, which reads CommandComplete / ErrorResponse and
-// ReadyForQuery and calls the handle* methods below.
+// COPY ... TO STDOUT as a Readable. PostgreSQL sends one CopyData message per row; pg-copy-streams
+// hands every message through a generic buffer list, which cost about a second of Node CPU per 300 MB
+// (3 million rows) in the snapshot benchmark. This reader takes the connection's socket over for the
+// duration of the COPY (as pg-copy-streams does), walks the messages with plain index arithmetic, and
+// passes each socket buffer on with its row bytes moved together in place. Because it sees where
+// every row ends, it also cuts the output into segments of whole rows and checksums each (CRC-32),
+// so the import can form batches and verify them without reading the file first. In binary format
+// it drops the header and the trailer: what it passes on is bare tuples. At CopyDone (or an
+// ErrorResponse) the socket goes back to node-postgres, which reads CommandComplete / ErrorResponse
+// and ReadyForQuery and calls the handle* methods below.
 
 import { Readable } from 'node:stream';
-import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../../../core/copy-binary-format.js';
+import { crc32 } from 'node:zlib';
+import { BINARY_COPY_HEADER } from '../../../core/copy-binary-format.js';
+import type { RowSegment, SegmentLimits, SnapshotFileFormat } from '../../snapshot-engine.js';
 
 const COPY_DATA = 0x64; // 'd'
 const COPY_DONE = 0x63; // 'c'
 const ERROR_RESPONSE = 0x45; // 'E'
 const HEADER = 5; // type byte + int32 length (which counts itself)
-const EMPTY = Buffer.alloc(0);
+/** In binary format a CopyData of two bytes is the trailer (field count -1): a tuple has at least one field (6 bytes). */
+const BINARY_TRAILER_LENGTH = 2;
+const SKIPPED = -1;
 
 /** The part of node-postgres' connection this reader uses. */
 interface PgConnection {
@@ -24,17 +28,20 @@ interface PgConnection {
   query(text: string): void;
 }
 
-/** A COPY TO STDOUT submitted with `client.query(stream)`; emits the COPY bytes in large buffers. */
+/** A COPY TO STDOUT submitted with `client.query(stream)`; emits the rows' bytes. */
 export class CopyOutStream extends Readable {
   /** Rows from the CommandComplete tag (`COPY n`), set before ReadyForQuery. */
   rowCount = 0;
-  /** CopyData messages received: one per row (binary: one more, the trailer). */
-  messages = 0;
+  /** Rows delimited by the protocol (CopyData messages that hold a row). */
+  rows = 0;
+  /** Closed segments of whole rows, in stream order (complete once the stream ended). */
+  readonly segments: RowSegment[] = [];
   private connection: PgConnection | undefined;
   private pgDataHandler: ((chunk: Buffer) => void) | undefined;
   private readonly onSocketData = (chunk: Buffer): void => this.parse(chunk);
   private readonly header = Buffer.alloc(HEADER);
   private headerFill = 0;
+  /** Message type being read, SKIPPED for a message whose body is not kept (binary trailer). */
   private code = 0;
   /** Body bytes of the current message still to come; -1 while reading a header. */
   private remaining = -1;
@@ -43,21 +50,21 @@ export class CopyOutStream extends Readable {
   /** Binary format: header bytes still to drop, and what was dropped (checked once complete). */
   private headerToSkip: number;
   private readonly binaryHeader = Buffer.alloc(BINARY_COPY_HEADER.length);
-  /** Binary format: the last two bytes passed on so far, held back because they may be the trailer. */
-  private held: Buffer | undefined;
+  private trailerSeen = false;
+  /** The open segment: rows, bytes and CRC of earlier socket buffers, and where it starts in the current one. */
+  private segmentRows = 0;
+  private segmentBytes = 0;
+  private segmentCrc = 0;
+  private segmentStart = 0;
 
   constructor(
     private readonly text: string,
-    format: 'text' | 'binary',
+    format: SnapshotFileFormat,
+    private readonly limits: SegmentLimits,
   ) {
     super({ highWaterMark: 2 << 20 });
     this.binary = format === 'binary';
     this.headerToSkip = this.binary ? BINARY_COPY_HEADER.length : 0;
-  }
-
-  /** Rows the protocol delimited (CopyData messages, less the binary trailer): checked against rowCount. */
-  get framedRows(): number {
-    return this.binary ? Math.max(this.messages - 1, 0) : this.messages;
   }
 
   /** Called by node-postgres when the query is sent: take the socket over, then send the COPY. */
@@ -116,8 +123,11 @@ export class CopyOutStream extends Readable {
         if (this.headerFill === 0 && i + HEADER <= n && chunk[i] === COPY_DATA) {
           const length = chunk.readUInt32BE(i + 1) - 4;
           if (i + HEADER + length <= n) {
-            keep(i + HEADER, i + HEADER + length);
-            this.messages++;
+            if (this.isBinaryTrailer(length)) this.trailerSeen = true;
+            else {
+              keep(i + HEADER, i + HEADER + length);
+              this.rowEnded(chunk, kept);
+            }
             i += HEADER + length;
             continue;
           }
@@ -134,8 +144,11 @@ export class CopyOutStream extends Readable {
           this.detach(Buffer.concat([this.header, chunk.subarray(i)]));
           return;
         }
-        if (this.code === COPY_DATA) this.messages++;
         this.remaining = this.header.readUInt32BE(1) - 4;
+        if (this.code === COPY_DATA && this.isBinaryTrailer(this.remaining)) {
+          this.code = SKIPPED;
+          this.trailerSeen = true;
+        }
       }
       const take = Math.min(this.remaining, n - i);
       if (this.code === COPY_DATA && take > 0) keep(i, i + take);
@@ -143,10 +156,12 @@ export class CopyOutStream extends Readable {
       i += take;
       if (this.remaining > 0) break;
       this.remaining = -1;
+      if (this.code === COPY_DATA) this.rowEnded(chunk, kept);
       if (this.code === COPY_DONE) {
-        this.pass(chunk.subarray(0, kept));
+        this.endChunk(chunk, kept);
+        if (this.segmentRows > 0) this.closeSegment();
         this.detach(chunk.subarray(i));
-        if (this.binary && (this.held === undefined || !this.held.equals(BINARY_COPY_TRAILER) || this.headerToSkip > 0)) {
+        if (this.binary && (!this.trailerSeen || this.headerToSkip > 0)) {
           this.destroy(new Error('the COPY binary output did not start with the binary header and end with the trailer'));
           return;
         }
@@ -155,7 +170,50 @@ export class CopyOutStream extends Readable {
       }
       // CopyOutResponse, NoticeResponse, ParameterStatus, NotificationResponse: nothing to keep.
     }
-    this.pass(chunk.subarray(0, kept));
+    this.endChunk(chunk, kept);
+  }
+
+  /**
+   * True for the binary trailer's CopyData: two bytes, or the header and the trailer together when
+   * the result is empty (a tuple has at least one field, so it is never that short).
+   */
+  private isBinaryTrailer(length: number): boolean {
+    if (!this.binary) return false;
+    if (length === BINARY_TRAILER_LENGTH && this.headerToSkip === 0) return true;
+    if (length === BINARY_COPY_HEADER.length + BINARY_TRAILER_LENGTH && this.headerToSkip === BINARY_COPY_HEADER.length) {
+      this.headerToSkip = 0;
+      return true;
+    }
+    return false;
+  }
+
+  /** A row ended at `kept` in the current chunk: count it, and close the segment when it is full. */
+  private rowEnded(chunk: Buffer, kept: number): void {
+    this.rows++;
+    this.segmentRows++;
+    if (this.segmentRows >= this.limits.rows || this.segmentBytes + kept - this.segmentStart >= this.limits.bytes) {
+      this.segmentCrc = crc32(chunk.subarray(this.segmentStart, kept), this.segmentCrc);
+      this.segmentBytes += kept - this.segmentStart;
+      this.segmentStart = kept;
+      this.closeSegment();
+    }
+  }
+
+  private closeSegment(): void {
+    this.segments.push({ rows: this.segmentRows, bytes: this.segmentBytes, crc32: this.segmentCrc });
+    this.segmentRows = 0;
+    this.segmentBytes = 0;
+    this.segmentCrc = 0;
+  }
+
+  /** Accounts the open segment's bytes in this chunk and passes the kept bytes on. */
+  private endChunk(chunk: Buffer, kept: number): void {
+    if (kept > this.segmentStart) {
+      this.segmentCrc = crc32(chunk.subarray(this.segmentStart, kept), this.segmentCrc);
+      this.segmentBytes += kept - this.segmentStart;
+    }
+    this.segmentStart = 0;
+    if (kept > 0 && !this.push(chunk.subarray(0, kept)) && this.pgDataHandler !== undefined) this.connection?.stream.pause();
   }
 
   /** Drops the binary header's bytes from [start, end) of chunk; returns where the rest starts. */
@@ -170,29 +228,6 @@ export class CopyOutStream extends Readable {
       this.destroy(new Error('the COPY binary output has a header extension, which godwit does not read'));
     }
     return start + n;
-  }
-
-  /** Passes bytes on; in binary format always holds the last two back (the trailer must not be passed on). */
-  private pass(bytes: Buffer): void {
-    if (!this.binary) {
-      if (bytes.length > 0) this.forward(bytes);
-      return;
-    }
-    if (bytes.length < 2) {
-      bytes = Buffer.concat([this.held ?? EMPTY, bytes]);
-      this.held = undefined;
-      if (bytes.length < 2) {
-        this.held = bytes.length === 0 ? undefined : bytes;
-        return;
-      }
-    }
-    if (this.held !== undefined) this.forward(this.held);
-    this.held = Buffer.from(bytes.subarray(bytes.length - 2));
-    if (bytes.length > 2) this.forward(bytes.subarray(0, bytes.length - 2));
-  }
-
-  private forward(bytes: Buffer): void {
-    if (!this.push(bytes) && this.pgDataHandler !== undefined) this.connection?.stream.pause();
   }
 
   /** Gives the socket back to node-postgres with the bytes after the COPY data. */

@@ -10,7 +10,7 @@ import type { Logger } from '../../../core/logger.js';
 import { connect } from '../connect.js';
 import { CopyOutStream } from './copy-out-stream.js';
 import { errorCode, serverPlace } from '../connection-errors.js';
-import type { CopyOut, SnapshotEngine, SnapshotFileFormat, SnapshotReader, SnapshotSource } from '../../snapshot-engine.js';
+import type { CopyOut, SegmentLimits, SnapshotEngine, SnapshotFileFormat, SnapshotReader, SnapshotSource } from '../../snapshot-engine.js';
 import { postgresCopyFormat } from './copy-format.js';
 
 /** What the PostgreSQL engine needs to open its connections. */
@@ -68,7 +68,7 @@ export function postgresSnapshotEngine(options: PostgresSnapshotOptions): Snapsh
       }
       let destroyed = false;
       return {
-        copyOut: (sql, format) => startCopy(client, sql, format),
+        copyOut: (sql, format, segments) => startCopy(client, sql, format, segments),
         close: async () => {
           if (!destroyed) await closeClient(client);
         },
@@ -83,8 +83,8 @@ export function postgresSnapshotEngine(options: PostgresSnapshotOptions): Snapsh
   };
 }
 
-function startCopy(client: pg.Client, sql: string, format: SnapshotFileFormat): CopyOut {
-  const stream = new CopyOutStream(sql, format);
+function startCopy(client: pg.Client, sql: string, format: SnapshotFileFormat, segments: SegmentLimits): CopyOut {
+  const stream = new CopyOutStream(sql, format, segments);
   // The stream ends at CopyDone; the row count arrives with CommandComplete just after, so wait for
   // ReadyForQuery before reading it.
   const rowCount = new Promise<number>((resolve, reject) => {
@@ -93,7 +93,7 @@ function startCopy(client: pg.Client, sql: string, format: SnapshotFileFormat): 
   });
   rowCount.catch(() => undefined);
   client.query(stream as unknown as pg.QueryConfig);
-  return { stream, rowCount, framedRows: () => stream.framedRows };
+  return { stream, rowCount, framedRows: () => stream.rows, segments: () => stream.segments };
 }
 
 async function closeClient(client: pg.Client): Promise<void> {
