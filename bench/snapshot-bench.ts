@@ -1,6 +1,7 @@
 // Snapshot benchmark (DESIGN.md section 9): copy `pgbench -i -s SCALE` from a PostgreSQL 15 source to
 // fresh PostgreSQL 17 targets with godwit, with pg_dump | psql and with pgcopydb clone, in the same run
 // (several rounds, medians), and print wall times, peak memory and ratios.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,8 @@ async function godwitCopy(source: EmbeddedServer, target: EmbeddedServer, databa
   ]);
   steps.push(mustSucceed('godwit export data from source', exported), mustSucceed('godwit import data to target', imported));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const [exportSchema, importSchema, exportData, importData] = steps.map((s) => s.seconds.toFixed(2));
+  process.stderr.write(`  godwit steps: export schema ${exportSchema} s, import schema ${importSchema} s, export data ${exportData} s and import data ${importData} s side by side\n`);
   return { seconds, peakRssMb: Math.max(...steps.map((s) => s.peakRssMb)), code: 0, stderr: '' };
 }
 
@@ -89,8 +92,8 @@ function median(values: number[]): number {
 
 /**
  * Runs the copies of pgbench scale `scale` `rounds` times, the tools in a rotating order, each into a
- * fresh target database after a CHECKPOINT on both servers (so no tool pays for the WAL of the one
- * before), and returns each tool's median time with every round's time in the note.
+ * fresh target database after a CHECKPOINT on both servers and a sync (so no tool pays for the WAL
+ * and dirty pages of the one before), and returns each tool's median time with every round's time in the note.
  */
 export async function runSnapshotBenchmark(source: EmbeddedServer, target: EmbeddedServer, scale: number, jobs: number, rounds = 3): Promise<SnapshotResult[]> {
   const pgbench = findTool(['/usr/lib/postgresql/17/bin/pgbench', '/usr/lib/postgresql/16/bin/pgbench', '/usr/lib/postgresql/15/bin/pgbench', '/usr/bin/pgbench']);
@@ -140,6 +143,8 @@ export async function runSnapshotBenchmark(source: EmbeddedServer, target: Embed
       const database = 'bench_copy';
       await createDatabase(target, database);
       await Promise.all([checkpoint(source), checkpoint(target)]);
+      // The kernel's writeback of what the checkpoint wrote must not run during the next copy either.
+      execFileSync('sync');
       process.stderr.write(`round ${round + 1}/${rounds}: ${tool.tool}...\n`);
       try {
         const result = await tool.copy(database);
