@@ -1,5 +1,7 @@
 // The shape of one command in the registry: its words, help, settings and (once built) its action.
-// The registry is data; src/cli/build-program.ts turns it into the commander tree.
+// The registry is data; src/cli/build-program.ts turns it into the commander tree. A command's
+// action lives in commands/<name>.run.ts and is loaded only when that command runs (lazyRun), so
+// `--help`, `--version` and every other command do not pay for its pipeline's modules.
 
 import type { OptionSpec } from '../config/option-spec.js';
 import type { DatabaseRole } from '../core/errors.js';
@@ -23,7 +25,15 @@ export interface CommandSpec {
   exclusive: boolean;
   /** Whether it owns state that `--start-clean` can reset. */
   ownsState: boolean;
-  run?: (context: CommandContext) => Promise<void>;
+  run?: CommandRun;
+}
+
+/** What a command does once its settings are resolved. */
+export type CommandRun = (context: CommandContext) => Promise<void>;
+
+/** A `run` that imports the command's implementation (and its dependencies) only when the command runs. */
+export function lazyRun(load: () => Promise<{ run: CommandRun }>): CommandRun {
+  return async (context) => (await load()).run(context);
 }
 
 /** The command words joined by spaces (`export data from source`). */

@@ -5,7 +5,6 @@ import { CommanderError } from 'commander';
 import { ExitCode, GodwitError } from '../core/errors.js';
 import { processRedactor } from '../core/redact.js';
 import { buildProgram } from './build-program.js';
-import { runCommand } from './run-command.js';
 import { COMMANDS } from './registry.js';
 import { Terminal, type TerminalStreams } from './terminal.js';
 
@@ -19,7 +18,12 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
   const terminal = new Terminal(environment);
   const program = buildProgram(
     COMMANDS,
-    (spec, flags) => runCommand(spec, flags, { terminal, env: environment.env, argv }),
+    async (spec, flags) => {
+      // The machinery around a command (settings, store, connections, log file) loads only once a
+      // command runs, so --help, --version and mistyped command lines stay fast.
+      const { runCommand } = await import('./run-command.js');
+      await runCommand(spec, flags, { terminal, env: environment.env, argv });
+    },
     {
       writeOut: (text) => environment.stdout.write(text),
       writeErr: (text) => environment.stderr.write(text),

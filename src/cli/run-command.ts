@@ -7,7 +7,7 @@ import { NotAvailableError, UsageError, describeError, type DatabaseRole } from 
 import type { DatabaseSettings } from '../core/database-settings.js';
 import { createFileLogger } from '../core/file-logger.js';
 import { processRedactor } from '../core/redact.js';
-import { connect, type DatabaseConnection } from '../engines/postgres/connect.js';
+import type { DatabaseConnection } from '../engines/postgres/connect.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { openExportDir, type ExportDir } from '../state/export-dir.js';
 import { acquireCommandLock, type CommandLock } from '../state/lock.js';
@@ -66,6 +66,8 @@ export async function runCommand(spec: CommandSpec, flags: Map<string, unknown>,
     const connectTo = async (role: DatabaseRole): Promise<DatabaseConnection> => {
       const database = proven.get(role) ?? settings[role];
       if (database === undefined) throw new Error(`${name} does not declare the ${role} database in its spec`);
+      // The PostgreSQL driver loads only for commands that connect (not for status and report commands).
+      const { connect } = await import('../engines/postgres/connect.js');
       const connection = await connect(database, {
         applicationName: `godwit ${name}`,
         logger,

@@ -1,25 +1,5 @@
 // `godwit analyze-schema`: which exported DDL needs changes before it can go to the target.
-import Table from 'cli-table3';
-import { writeSchemaAnalysis } from '../../schema/analyze/write-analysis-report.js';
-import type { SchemaAnalysisFormat } from '../../reports/schema-analysis/render-report.js';
-import { CATEGORY_TITLES } from '../../schema/analyze/analysis-types.js';
-import type { CommandContext } from '../command-context.js';
-import type { CommandSpec } from '../command-spec.js';
-
-async function run(context: CommandContext): Promise<void> {
-  const { exportDir, store, settings, terminal } = context;
-  if (exportDir === undefined || store === undefined) throw new Error('analyze-schema runs in an export directory');
-  const format = (settings.options.string('output-format') ?? 'html') as SchemaAnalysisFormat;
-  const { report, file } = await writeSchemaAnalysis(exportDir, format, undefined);
-  const table = new Table({ head: ['category', 'issues'], style: { head: [], border: [] } });
-  for (const count of report.summary.byCategory) {
-    if (count.issues > 0) table.push([CATEGORY_TITLES[count.category], String(count.issues)]);
-  }
-  terminal.print(`analyze-schema: ${report.summary.totalIssues} issues in ${report.files.length} schema files.`);
-  if (report.summary.totalIssues > 0) terminal.print(table.toString());
-  terminal.print(`report: ${file}`);
-  store.setPhaseStatus('analyze-schema', 'done', `${report.summary.totalIssues} issues`);
-}
+import { lazyRun, type CommandSpec } from '../command-spec.js';
 
 export const analyzeSchemaCommand: CommandSpec = {
   words: ['analyze-schema'],
@@ -40,5 +20,5 @@ export const analyzeSchemaCommand: CommandSpec = {
   needsExportDir: true,
   exclusive: true,
   ownsState: true,
-  run,
+  run: lazyRun(() => import('./analyze-schema.run.js')),
 };

@@ -1,76 +1,6 @@
 // `godwit import data to target`: loads the snapshot, then applies the change stream exactly once.
-import { UsageError } from '../../core/errors.js';
-import { createPool } from '../../engines/postgres/connect.js';
-import { IMPORT_DATA_PHASE, DEFAULT_BATCH_BYTES, importSnapshotData, type ImportDataSummary } from '../../snapshot/import/import-data.js';
-import { startCleanImport, tablesToTruncate } from '../../snapshot/import/import-start-clean.js';
-import { postgresLoaderSessions } from '../../engines/postgres/snapshot/loader-sessions.js';
-import { logLineProgress, terminalProgress } from '../../snapshot/import/progress-renderers.js';
-import type { CommandContext } from '../command-context.js';
-import type { CommandSpec } from '../command-spec.js';
+import { lazyRun, type CommandSpec } from '../command-spec.js';
 import { EXCLUDE_TABLE_LIST, PARALLEL_JOBS, TABLE_LIST, booleanOption } from '../shared-options.js';
-
-async function run(context: CommandContext): Promise<void> {
-  const { exportDir, store, settings, terminal, logger } = context;
-  if (exportDir === undefined || store === undefined) throw new Error('import data to target runs in an export directory');
-  const parallelJobs = settings.options.int('parallel-jobs') ?? 4;
-  const truncate = settings.options.bool('truncate-tables');
-  if (truncate && !settings.options.bool('start-clean')) {
-    throw new UsageError('--truncate-tables works only together with --start-clean.', { hint: 'Add --start-clean to start the import over.' });
-  }
-  const connection = await context.connect('target');
-  const target = connection.settings;
-  try {
-    if (settings.options.bool('start-clean')) {
-      const tables = truncate ? tablesToTruncate(store) : [];
-      const what =
-        truncate && tables.length > 0
-          ? `truncates the target tables ${tables.map((t) => t.tableKey).join(', ')} and forgets`
-          : truncate
-            ? 'finds no planned tables to truncate yet, and forgets'
-            : 'forgets (without deleting any row already loaded)';
-      const question = `--start-clean ${what} every snapshot batch loaded so far into the target database "${target.database}" at ${target.host}:${target.port}. Continue?`;
-      if (!(await terminal.confirm(question, settings.yes))) throw new UsageError('start-clean was not confirmed; nothing was changed.');
-      await startCleanImport(store, connection.client, store.getMigrationId(), tables, logger);
-      store.setPhaseStatus(IMPORT_DATA_PHASE, 'not-started', 'reset by --start-clean');
-    }
-  } finally {
-    await connection.client.end();
-  }
-
-  const { pool } = await createPool(target, { applicationName: `godwit ${context.name}`, logger, max: parallelJobs + 1 });
-  const sessions = postgresLoaderSessions(pool, parallelJobs, { user: target.user, database: target.database });
-  const progress = terminal.fancyOutput
-    ? terminalProgress({ print: (line) => terminal.print(line), stream: process.stdout }, logger)
-    : logLineProgress({ print: (line) => terminal.print(line) }, logger);
-  store.setPhaseStatus(IMPORT_DATA_PHASE, 'running');
-  let summary: ImportDataSummary;
-  try {
-    summary = await importSnapshotData(exportDir, store, sessions, {
-      batch: { batchSize: settings.options.int('batch-size') ?? 20_000, batchBytes: DEFAULT_BATCH_BYTES },
-      parallelJobs,
-      include: settings.options.tables('table-list'),
-      exclude: settings.options.tables('exclude-table-list'),
-      logger,
-      progress,
-      signal: context.signal,
-    });
-  } catch (error) {
-    store.setPhaseStatus(IMPORT_DATA_PHASE, 'failed', error instanceof Error ? error.message : String(error));
-    throw error;
-  } finally {
-    progress.stop();
-    await sessions.end();
-  }
-  const { load } = summary;
-  const parts = [`${load.loadedRows} rows in ${load.loadedBatches} batches loaded into ${load.tables.length} tables`];
-  if (load.skippedBatches > 0) parts.push(`${load.skippedBatches} batches were already loaded`);
-  if (summary.postSnapshot !== undefined) {
-    parts.push(`${summary.postSnapshot.built} indexes and keys built` + (summary.postSnapshot.alreadyThere > 0 ? ` (${summary.postSnapshot.alreadyThere} already there)` : ''));
-  }
-  parts.push(summary.sequencesSkippedReason === undefined ? `${summary.sequencesSet} sequences set` : `sequences not set (${summary.sequencesSkippedReason})`);
-  store.setPhaseStatus(IMPORT_DATA_PHASE, 'done', parts.join(', '));
-  terminal.print(`import data to target: ${parts.join(', ')}.`);
-}
 
 export const importDataToTarget: CommandSpec = {
   words: ['import', 'data', 'to', 'target'],
@@ -95,5 +25,5 @@ export const importDataToTarget: CommandSpec = {
   needsExportDir: true,
   exclusive: true,
   ownsState: true,
-  run,
+  run: lazyRun(() => import('./import-data-to-target.run.js')),
 };
