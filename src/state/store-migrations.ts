@@ -198,6 +198,56 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    name: 'change queue segments',
+    up(db, context) {
+      // Written by the change queue (src/capture/queue, through src/state/queue-store.ts). One row per
+      // stream holds its durable head: the last vsn and the end LSN of the last transaction whose events
+      // are fsynced in data/queue/ (the LSN the exporter may acknowledge). One row per segment file holds
+      // its committed size (readers never read past it; a writer reopening after a crash truncates the
+      // file back to it), events and vsn range, and whether `archive changes` moved or deleted it. An
+      // importer records how far it applied each stream (its own database holds the truth, in the same
+      // transaction as the data); a segment every registered importer applied may be archived.
+      db.exec(`
+        CREATE TABLE queue_streams (
+          stream       TEXT PRIMARY KEY CHECK (stream IN ('source-to-target', 'target-to-source')),
+          last_vsn     INTEGER NOT NULL CHECK (last_vsn >= 0),
+          last_end_lsn TEXT,
+          updated_at   TEXT NOT NULL
+        ) STRICT;
+        CREATE TABLE queue_segments (
+          stream         TEXT NOT NULL REFERENCES queue_streams (stream),
+          segment_no     INTEGER NOT NULL CHECK (segment_no >= 1),
+          file_name      TEXT NOT NULL UNIQUE,
+          committed_size INTEGER NOT NULL CHECK (committed_size >= 0),
+          event_count    INTEGER NOT NULL CHECK (event_count >= 0),
+          first_vsn      INTEGER,
+          last_vsn       INTEGER,
+          last_end_lsn   TEXT,
+          created_at     TEXT NOT NULL,
+          closed_at      TEXT,
+          archive_state  TEXT NOT NULL DEFAULT 'present' CHECK (archive_state IN ('present', 'archived', 'deleted')),
+          archived_at    TEXT,
+          archive_path   TEXT,
+          PRIMARY KEY (stream, segment_no),
+          CHECK ((event_count = 0) = (first_vsn IS NULL) AND (first_vsn IS NULL) = (last_vsn IS NULL)),
+          CHECK (first_vsn IS NULL OR last_vsn - first_vsn + 1 = event_count)
+        ) STRICT;
+        CREATE INDEX queue_segments_by_last_vsn ON queue_segments (stream, last_vsn);
+        CREATE TABLE queue_importers (
+          stream        TEXT NOT NULL REFERENCES queue_streams (stream),
+          importer      TEXT NOT NULL,
+          applied_vsn   INTEGER NOT NULL CHECK (applied_vsn >= 0),
+          registered_at TEXT NOT NULL,
+          updated_at    TEXT NOT NULL,
+          PRIMARY KEY (stream, importer)
+        ) STRICT;
+      `);
+      const insert = db.prepare('INSERT INTO queue_streams (stream, last_vsn, last_end_lsn, updated_at) VALUES (?, 0, NULL, ?)');
+      for (const stream of ['source-to-target', 'target-to-source']) insert.run(stream, context.now);
+    },
+  },
 ];
 
 /** Checks that a migration list is usable (1..n, in order) so a bad edit fails loudly in tests. */

@@ -1,0 +1,88 @@
+// The bytes of a queue segment file. A segment starts with a 16-byte header and then holds framed
+// records, one per event, appended in vsn order:
+//
+//   header:  "GODWITQS" (8 bytes) | format version u16 LE | reserved u16 (0) | segment number u32 LE
+//   record:  crc32 u32 LE | payload length u32 LE | vsn u64 LE | payload (UTF-8, see event-codec.ts)
+//
+// The CRC-32 (node:zlib, the IEEE polynomial) covers everything after itself: length, vsn and payload,
+// so a flipped bit anywhere in a record, including its length, is detected. The vsn sits in the frame
+// so a reader can skip to a vsn without decoding payloads. The store records how many bytes of each
+// file are committed; bytes beyond that are an unfinished append and are never read.
+
+import { crc32 } from 'node:zlib';
+import type { QueueStream } from '../../core/change-event.js';
+
+export const SEGMENT_MAGIC = Buffer.from('GODWITQS', 'latin1');
+/** Bumped when the header, frame or payload encoding changes; readers refuse versions they do not know. */
+export const SEGMENT_FORMAT_VERSION = 1;
+export const SEGMENT_HEADER_SIZE = 16;
+export const RECORD_HEADER_SIZE = 16;
+/** The largest payload a frame may announce; anything larger is a damaged length. */
+export const MAX_RECORD_PAYLOAD = 0x7fff_ffff;
+
+const TWO_POW_32 = 0x1_0000_0000;
+
+/** The file name of segment `segmentNo` of `stream`, relative to data/queue/ (sorts by number). */
+export function segmentFileName(stream: QueueStream, segmentNo: number): string {
+  return `${stream}.${String(segmentNo).padStart(10, '0')}.seg`;
+}
+
+/** The segment number a file name of `stream` carries, or undefined for any other file. */
+export function parseSegmentFileName(stream: QueueStream, fileName: string): number | undefined {
+  const prefix = `${stream}.`;
+  if (!fileName.startsWith(prefix) || !fileName.endsWith('.seg')) return undefined;
+  const digits = fileName.slice(prefix.length, -'.seg'.length);
+  if (!/^[0-9]{10}$/.test(digits)) return undefined;
+  return Number(digits);
+}
+
+/** Writes the header of segment `segmentNo` at `offset` of `target`. */
+export function writeSegmentHeader(target: Buffer, offset: number, segmentNo: number): void {
+  SEGMENT_MAGIC.copy(target, offset);
+  target.writeUInt16LE(SEGMENT_FORMAT_VERSION, offset + 8);
+  target.writeUInt16LE(0, offset + 10);
+  target.writeUInt32LE(segmentNo, offset + 12);
+}
+
+/** Why a header is not the one expected, or undefined when it is. */
+export function checkSegmentHeader(header: Buffer, segmentNo: number): string | undefined {
+  if (header.length < SEGMENT_HEADER_SIZE || !header.subarray(0, 8).equals(SEGMENT_MAGIC)) return 'not a godwit queue segment (bad magic)';
+  const version = header.readUInt16LE(8);
+  if (version !== SEGMENT_FORMAT_VERSION) return `segment format version ${version}, this godwit reads version ${SEGMENT_FORMAT_VERSION}`;
+  const number = header.readUInt32LE(12);
+  if (number !== segmentNo) return `the header says segment ${number}, the store expects segment ${segmentNo}`;
+  return undefined;
+}
+
+/** Bytes a record with a payload of `payloadBytes` takes in the file. */
+export function recordSize(payloadBytes: number): number {
+  return RECORD_HEADER_SIZE + payloadBytes;
+}
+
+/**
+ * Frames `payload` (whose UTF-8 length the caller measured as `payloadBytes`) at `offset` of `target`:
+ * the string is encoded straight into the target, which avoids an intermediate Buffer per event.
+ */
+export function writeRecord(target: Buffer, offset: number, vsn: number, payload: string, payloadBytes: number): void {
+  target.writeUInt32LE(payloadBytes, offset + 4);
+  target.writeUInt32LE(vsn % TWO_POW_32, offset + 8);
+  target.writeUInt32LE(Math.floor(vsn / TWO_POW_32), offset + 12);
+  const written = target.write(payload, offset + RECORD_HEADER_SIZE, payloadBytes, 'utf8');
+  if (written !== payloadBytes) throw new Error(`queue record: wrote ${written} payload bytes, expected ${payloadBytes}`);
+  target.writeUInt32LE(crc32(target.subarray(offset + 4, offset + RECORD_HEADER_SIZE + payloadBytes)), offset);
+}
+
+/** The payload length a record header announces. */
+export function recordPayloadLength(source: Buffer, offset: number): number {
+  return source.readUInt32LE(offset + 4);
+}
+
+/** The vsn a record header carries. */
+export function recordVsn(source: Buffer, offset: number): number {
+  return source.readUInt32LE(offset + 12) * TWO_POW_32 + source.readUInt32LE(offset + 8);
+}
+
+/** True when the record at `offset` (header and `payloadBytes` of payload, all in `source`) has a matching checksum. */
+export function recordChecksumMatches(source: Buffer, offset: number, payloadBytes: number): boolean {
+  return crc32(source.subarray(offset + 4, offset + RECORD_HEADER_SIZE + payloadBytes)) === source.readUInt32LE(offset);
+}

@@ -1,0 +1,312 @@
+// The change queue's writer: appends the events of whole transactions to the segment files of one
+// stream under data/queue/ and makes them durable in the order that invariant 2 needs (DESIGN.md
+// section 4): commit() first writes and fsyncs the segment bytes (and the directory entry of a new
+// segment), THEN records in the store, in one SQLite transaction, each segment's committed size and
+// the stream's head (last vsn, end LSN of the last whole transaction). The exporter acknowledges to
+// the server only an end LSN that commit() returned.
+//
+// Memory is bounded: events are encoded into one fixed buffer that is written to the file whenever it
+// fills, also in the middle of a transaction. Those bytes are not committed; after a crash the next
+// open truncates every byte past the recorded committed size, deletes segment files the store never
+// recorded, and numbering continues after the last recorded vsn.
+//
+// One writer per stream: the exporter's command lock guarantees it; the store refuses a commit that
+// would move the head backwards. Segments rotate by size, only at transaction boundaries, so a huge
+// transaction stays in one (larger) segment.
+
+import { closeSync, ftruncateSync, mkdirSync } from 'node:fs';
+import type { ChangeInput, QueueStream } from '../../core/change-event.js';
+import { StateError } from '../../core/errors.js';
+import { getQueueStreamHead, lastQueueSegment, recordQueueCommit, type QueueSegmentCommit } from '../../state/queue-store.js';
+import type { MigrationStore } from '../../state/store.js';
+import { encodeChange } from './event-codec.js';
+import { createSegmentFile, removeUnrecordedSegmentFiles, reopenSegmentFile, type OpenSegment } from './open-segment.js';
+import { queueIoError, syncDirectory, syncFileData, writeFully } from './segment-files.js';
+import { MAX_RECORD_PAYLOAD, RECORD_HEADER_SIZE, SEGMENT_HEADER_SIZE, recordSize, writeRecord, writeSegmentHeader } from './segment-format.js';
+
+/** A segment is closed at the first transaction boundary past this size. */
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** Encoded events wait in memory up to this size before they are written to the file. */
+export const DEFAULT_WRITE_BUFFER_BYTES = 1024 * 1024;
+
+export interface QueueWriterOptions {
+  store: MigrationStore;
+  /** data/queue/ of the export directory. */
+  queueDir: string;
+  stream: QueueStream;
+  segmentBytes?: number;
+  writeBufferBytes?: number;
+}
+
+/** What is durable and recorded: the exporter may acknowledge `endLsn`. */
+export interface QueueDurablePoint {
+  /** The last durable vsn (0 when the stream has no event yet). */
+  lastVsn: number;
+  /** The end LSN of the last durable transaction, null before the first. */
+  endLsn: string | null;
+}
+
+/** Opens the writer of `stream`, repairing what a crash left (torn tail, unrecorded segment files). */
+export function openQueueWriter(options: QueueWriterOptions): QueueWriter {
+  return new QueueWriter(options);
+}
+
+/** Appends events to one stream's segments; see the file comment for the durability contract. */
+export class QueueWriter {
+  readonly stream: QueueStream;
+  private readonly store: MigrationStore;
+  private readonly queueDir: string;
+  private readonly segmentBytes: number;
+  private readonly buffer: Buffer;
+  private used = 0;
+  /** The segment being appended to; undefined until the first append after open or rotation. */
+  private current: OpenSegment | undefined;
+  /** Segments whose state is not fully recorded (rotated ones waiting to be closed, and the current). */
+  private readonly open: OpenSegment[] = [];
+  private lastSegmentNo: number;
+  private vsn: number;
+  private inTx = false;
+  private txStartVsn = 0;
+  private headVsn: number;
+  private headEndLsn: string | null;
+  private headVersion = 0;
+  private committedVersion = 0;
+  private durable: QueueDurablePoint;
+  private commitChain: Promise<unknown> = Promise.resolve();
+  private broken: Error | undefined;
+  private closed = false;
+
+  constructor(options: QueueWriterOptions) {
+    this.stream = options.stream;
+    this.store = options.store;
+    this.queueDir = options.queueDir;
+    this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    this.buffer = Buffer.allocUnsafe(Math.max(options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES, SEGMENT_HEADER_SIZE + RECORD_HEADER_SIZE));
+    mkdirSync(this.queueDir, { recursive: true });
+    const head = getQueueStreamHead(this.store, this.stream);
+    const last = lastQueueSegment(this.store, this.stream);
+    this.lastSegmentNo = last?.segmentNo ?? 0;
+    removeUnrecordedSegmentFiles(this.queueDir, this.stream, this.lastSegmentNo);
+    if (last !== undefined && last.closedAt === null) {
+      this.current = reopenSegmentFile(this.queueDir, last);
+      this.open.push(this.current);
+    }
+    this.vsn = head.lastVsn + 1;
+    this.headVsn = head.lastVsn;
+    this.headEndLsn = head.lastEndLsn;
+    this.durable = { lastVsn: head.lastVsn, endLsn: head.lastEndLsn };
+  }
+
+  /** What is durable and recorded; after open, what capture must not write again (skip up to this end LSN). */
+  get durablePoint(): QueueDurablePoint {
+    return this.durable;
+  }
+
+  /** The vsn the next appended event gets. */
+  get nextVsn(): number {
+    return this.vsn;
+  }
+
+  /** True between the first append of a transaction and its endTransaction (or discardTransaction). */
+  get inTransaction(): boolean {
+    return this.inTx;
+  }
+
+  /** Appends one event of the open transaction (opening one if needed) and returns its vsn. */
+  append(change: ChangeInput): number {
+    this.assertUsable();
+    if (!Number.isSafeInteger(this.vsn)) throw new StateError(`The ${this.stream} change queue ran out of safe vsn numbers.`);
+    const payload = encodeChange(change);
+    const payloadBytes = Buffer.byteLength(payload, 'utf8');
+    if (payloadBytes > MAX_RECORD_PAYLOAD) {
+      throw new StateError(`A change of ${change.table.schema}.${change.table.name} is ${payloadBytes} bytes encoded, more than a queue record holds.`);
+    }
+    const segment = this.current ?? this.createSegment();
+    if (!this.inTx) {
+      this.inTx = true;
+      this.txStartVsn = this.vsn;
+    }
+    const vsn = this.vsn;
+    const size = recordSize(payloadBytes);
+    if (this.used + size > this.buffer.length) this.flushBuffer();
+    if (size > this.buffer.length) {
+      const own = Buffer.allocUnsafe(size);
+      writeRecord(own, 0, vsn, payload, payloadBytes);
+      this.writeToFile(segment, own, size);
+    } else {
+      writeRecord(this.buffer, this.used, vsn, payload, payloadBytes);
+      this.used += size;
+    }
+    segment.size += size;
+    segment.events += 1;
+    segment.firstVsn ??= vsn;
+    segment.lastVsn = vsn;
+    this.vsn += 1;
+    return vsn;
+  }
+
+  /**
+   * Ends the open transaction: its events may now be committed, and `endLsn` (the LSN to acknowledge
+   * once they are durable) becomes the head. A transaction without events only moves the head, so the
+   * exporter can acknowledge empty transactions too. Rotates to a new segment past the size limit.
+   */
+  endTransaction(endLsn: string): void {
+    this.assertUsable();
+    if (typeof endLsn !== 'string' || endLsn === '') throw new StateError('A queue transaction must end with its end LSN.');
+    const segment = this.current;
+    if (this.inTx && segment !== undefined) {
+      segment.boundary = { size: segment.size, events: segment.events, firstVsn: segment.firstVsn, lastVsn: segment.lastVsn, endLsn };
+      this.headVsn = this.vsn - 1;
+    }
+    this.headEndLsn = endLsn;
+    this.headVersion += 1;
+    this.inTx = false;
+    if (segment !== undefined && segment.size >= this.segmentBytes) {
+      this.flushBuffer();
+      segment.rotated = true;
+      this.current = undefined;
+    }
+  }
+
+  /**
+   * Drops the events of the open transaction (the replication connection broke in the middle of it,
+   * or the server aborted a streamed transaction): their bytes are cut off and their vsns reused.
+   */
+  discardTransaction(): void {
+    this.assertUsable();
+    const segment = this.current;
+    if (!this.inTx || segment === undefined) {
+      this.inTx = false;
+      return;
+    }
+    const target = segment.boundary.size;
+    if (segment.written > target) {
+      try {
+        ftruncateSync(segment.fd, target);
+      } catch (error) {
+        throw this.fail(queueIoError('truncate', segment.path, error));
+      }
+      segment.written = target;
+      this.used = 0;
+    } else {
+      this.used = target - segment.written;
+    }
+    segment.size = target;
+    segment.events = segment.boundary.events;
+    segment.firstVsn = segment.boundary.firstVsn;
+    segment.lastVsn = segment.boundary.lastVsn;
+    this.vsn = this.txStartVsn;
+    this.inTx = false;
+  }
+
+  /**
+   * Makes every transaction ended so far durable and recorded, and returns the new durable point
+   * (events of a transaction still open are written at most, never recorded). Calls run one after
+   * the other; appends may go on meanwhile.
+   */
+  commit(): Promise<QueueDurablePoint> {
+    const run = this.commitChain.then(() => this.commitNow());
+    this.commitChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Closes the files without committing (what was not committed is cut off at the next open). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.commitChain;
+    this.closed = true;
+    for (const segment of this.open.splice(0)) closeSync(segment.fd);
+    this.current = undefined;
+  }
+
+  private async commitNow(): Promise<QueueDurablePoint> {
+    this.assertUsable();
+    this.flushBuffer();
+    const version = this.headVersion;
+    if (version === this.committedVersion) return this.durable;
+    const head = { lastVsn: this.headVsn, lastEndLsn: this.headEndLsn };
+    const items = this.open
+      .filter((segment) => segment.boundary !== segment.recordedBoundary || segment.rotated)
+      .map((segment) => ({ segment, boundary: segment.boundary, closed: segment.rotated }));
+    try {
+      for (const { segment } of items) await syncFileData(segment.fd, segment.path);
+      if (items.some(({ segment }) => segment.needsDirSync)) {
+        await syncDirectory(this.queueDir);
+        for (const { segment } of items) segment.needsDirSync = false;
+      }
+    } catch (error) {
+      // After a failed fsync the kernel may have dropped the dirty pages: nothing written since the
+      // last commit can be trusted, so the writer stops and a reopen cuts back to the committed size.
+      throw this.fail(error as Error);
+    }
+    const rows: QueueSegmentCommit[] = items.map(({ segment, boundary, closed }) => ({
+      segmentNo: segment.segmentNo,
+      fileName: segment.fileName,
+      committedSize: boundary.size,
+      eventCount: boundary.events,
+      firstVsn: boundary.firstVsn,
+      lastVsn: boundary.lastVsn,
+      lastEndLsn: boundary.endLsn,
+      closed,
+    }));
+    recordQueueCommit(this.store, this.stream, rows, head);
+    for (const { segment, boundary, closed } of items) {
+      segment.recordedBoundary = boundary;
+      if (closed) {
+        this.open.splice(this.open.indexOf(segment), 1);
+        closeSync(segment.fd);
+      }
+    }
+    this.committedVersion = version;
+    this.durable = { lastVsn: head.lastVsn, endLsn: head.lastEndLsn };
+    return this.durable;
+  }
+
+  private createSegment(): OpenSegment {
+    let segment: OpenSegment;
+    try {
+      segment = createSegmentFile(this.queueDir, this.stream, this.lastSegmentNo + 1);
+    } catch (error) {
+      throw this.fail(error as Error);
+    }
+    this.lastSegmentNo = segment.segmentNo;
+    // The buffer is empty here: it is flushed at every rotation, and a new segment follows one.
+    writeSegmentHeader(this.buffer, 0, segment.segmentNo);
+    this.used = SEGMENT_HEADER_SIZE;
+    this.current = segment;
+    this.open.push(segment);
+    return segment;
+  }
+
+  private flushBuffer(): void {
+    if (this.used === 0) return;
+    const segment = this.current;
+    if (segment === undefined) throw new Error('queue writer: buffered bytes without a segment');
+    this.writeToFile(segment, this.buffer, this.used);
+    this.used = 0;
+  }
+
+  private writeToFile(segment: OpenSegment, source: Buffer, length: number): void {
+    try {
+      writeFully(segment.fd, segment.path, source, length, segment.written);
+    } catch (error) {
+      throw this.fail(error as Error);
+    }
+    segment.written += length;
+  }
+
+  private fail(error: Error): Error {
+    this.broken ??= error;
+    return error;
+  }
+
+  private assertUsable(): void {
+    if (this.closed) throw new StateError(`The ${this.stream} change queue writer is closed.`);
+    if (this.broken !== undefined) {
+      throw new StateError(`The ${this.stream} change queue writer stopped after an earlier failure: ${this.broken.message}`, {
+        cause: this.broken,
+        hint: 'Run the same command again: the queue is reopened from its last durable commit.',
+      });
+    }
+  }
+}
