@@ -55,6 +55,7 @@ export async function run(context: CommandContext): Promise<void> {
       include: settings.options.tables('table-list'),
       exclude: settings.options.tables('exclude-table-list'),
       parallelJobs: settings.options.int('parallel-jobs') ?? 4,
+      textOnly: settings.options.string('snapshot-format') === 'text',
       chunkPages,
       logger,
       progress,

@@ -16,6 +16,15 @@ export const exportDataFromSource: CommandSpec = {
       default: 'snapshot-only',
       description: 'snapshot-only (offline copy) or snapshot-and-changes (live migration)',
     },
+    {
+      name: 'snapshot-format',
+      kind: { type: 'enum', choices: ['auto', 'text'] },
+      valueName: 'FORMAT',
+      default: 'auto',
+      description:
+        'auto: COPY binary for tables whose column types all allow it, text for the others; text: COPY text for every table ' +
+        '(needed when target columns get other types than the source\'s); decided when the export is planned',
+    },
     PARALLEL_JOBS,
     TABLE_LIST,
     EXCLUDE_TABLE_LIST,

@@ -43,6 +43,8 @@ export interface SnapshotExportOptions {
   include: readonly QualifiedName[];
   exclude: readonly QualifiedName[];
   parallelJobs: number;
+  /** Every table in COPY text, even where binary would do (`--snapshot-format text`); applies when the plan is made. */
+  textOnly?: boolean;
   /** Relations larger than this many pages are split into ranges of this size (default DEFAULT_CHUNK_PAGES). */
   chunkPages?: number;
   logger: Logger;
@@ -103,7 +105,7 @@ export async function exportSnapshot(options: SnapshotExportOptions): Promise<Sn
       const plan = planChunks(selected, sizes, {
         chunkPages: options.chunkPages ?? DEFAULT_CHUNK_PAGES,
         serverVersionNum: options.engine.serverVersionNum,
-        formatOf: (table) => options.engine.copyFormat(table.sourceColumns),
+        formatOf: (table) => (options.textOnly === true ? 'text' : options.engine.copyFormat(table.sourceColumns)),
       });
       recordSnapshotPlan(store, plan.tables, plan.chunks);
       logger.info(`planned ${plan.tables.length} table(s) in ${plan.chunks.length} chunk(s)`);
