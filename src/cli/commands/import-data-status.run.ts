@@ -2,7 +2,7 @@
 // import status as a table or JSON.
 import { renderImportStatusJson, renderImportStatusTable } from '../../reports/data-migration/render-report.js';
 import { importStatusFromStore } from '../../reports/data-migration/read-report-input.js';
-import { IMPORT_DATA_PHASE } from '../../snapshot/import/import-data.js';
+import { IMPORT_DATA_PHASE } from '../../snapshot/import/import-phase.js';
 import type { CommandContext } from '../command-context.js';
 
 /** The action of `godwit import data status` (the spec is in import-data-status.ts). */

@@ -22,8 +22,7 @@ import { loadSnapshot, type LoadSummary } from './load-snapshot.js';
 import { buildPostSnapshot, type PostSnapshotSummary } from './post-snapshot.js';
 import { setSequences } from './set-sequences.js';
 
-/** The store phase of this command. */
-export const IMPORT_DATA_PHASE = 'import-data-to-target';
+export { IMPORT_DATA_PHASE } from './import-phase.js';
 
 /**
  * How often the import looks for chunk files the exporter finished: a cheap SQLite read, and every
