@@ -24,6 +24,9 @@ const STATEMENTS = [
      last_applied_vsn bigint NOT NULL,
      updated_at timestamptz NOT NULL DEFAULT now(),
      PRIMARY KEY (migration_id, stream, channel))`,
+  // Added for the change apply (src/apply): how events were routed to channels when these rows were
+  // last rebased (channel count, tables routed by table), so a restart replays with the same routing.
+  `ALTER TABLE ${BOOKKEEPING_SCHEMA}.apply_channels ADD COLUMN IF NOT EXISTS routing text`,
   `CREATE TABLE IF NOT EXISTS ${BOOKKEEPING_SCHEMA}.stream_markers (
      migration_id uuid NOT NULL,
      marker_id bigint NOT NULL,

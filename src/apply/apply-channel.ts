@@ -1,0 +1,133 @@
+// One apply channel: a queue of the events routed to it, in vsn order, and a worker that takes up to
+// `batchSize` of them at a time, plans them (batch-plan.ts) and commits the statements together with
+// the channel's new last applied vsn (invariant 3). Channels run concurrently, one transaction each at
+// a time. The vsn a transaction records is not just its last event's: when the queue is empty it is
+// the highest vsn dispatched so far (no event routed here lies in between), so idle channels keep up.
+
+import type { ChangeEvent } from '../core/change-event.js';
+import type { Logger } from '../core/logger.js';
+import type { LoaderSessions } from '../engines/loader-sessions.js';
+import { stepStatements } from './apply-sql.js';
+import type { ApplyCounters } from './apply-progress.js';
+import { runApplyTransaction, type ApplyRetry } from './apply-transaction.js';
+import { planBatch } from './batch-plan.js';
+import { advanceChannel, readChannelRows, type ChannelScope } from './channel-bookkeeping.js';
+import type { TargetTable } from './target-tables.js';
+
+/** What a channel needs from the engine. */
+export interface ChannelContext {
+  sessions: LoaderSessions;
+  scope: ChannelScope;
+  batchSize: number;
+  maxQueued: number;
+  logger: Logger;
+  retry: ApplyRetry;
+  counters: ApplyCounters;
+  /** The target description of an event's table (loaded by the engine before dispatch). */
+  tableOf(event: ChangeEvent): TargetTable;
+  /** Tables applied in order (the routing's affinity tables). */
+  ordered(): ReadonlySet<string>;
+  /** The highest vsn the engine has dispatched (or skipped) so far. */
+  dispatched(): number;
+}
+
+/** A channel's queue and worker; see the file comment. */
+export class ApplyChannel {
+  private readonly queue: ChangeEvent[] = [];
+  private running: Promise<void> | undefined;
+  private advanceWanted = false;
+  private waiters: (() => void)[] = [];
+  failure: unknown;
+
+  constructor(
+    readonly channel: number,
+    /** Every event routed here up to this vsn is committed on the target. */
+    public lastApplied: number,
+    private readonly context: ChannelContext,
+  ) {}
+
+  /** Queues an event (the engine waits for room() first) and starts the worker if it is idle. */
+  push(event: ChangeEvent): void {
+    this.queue.push(event);
+    this.kick();
+  }
+
+  /** Resolves when the queue has room again: bounds memory whatever the backlog. */
+  async room(): Promise<void> {
+    while (this.queue.length >= this.context.maxQueued && this.failure === undefined) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** Asks for a transaction that only records the dispatched vsn (keeps the watermark of an idle channel moving). */
+  requestAdvance(): void {
+    if (this.context.dispatched() <= this.lastApplied) return;
+    this.advanceWanted = true;
+    this.kick();
+  }
+
+  /** Resolves when the queue is empty and no transaction runs; rejects with the channel's failure. */
+  async idle(): Promise<void> {
+    while (this.running !== undefined) await this.running;
+    if (this.failure === undefined && this.queue.length > 0) throw new Error(`apply channel ${this.channel}: idle with ${this.queue.length} queued events`);
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  get busy(): boolean {
+    return this.running !== undefined || this.queue.length > 0;
+  }
+
+  private kick(): void {
+    if (this.running !== undefined || this.failure !== undefined) return;
+    this.running = this.work().finally(() => {
+      this.running = undefined;
+      this.wake();
+      // An event pushed after the worker's last look at the queue (but before this callback) must not wait.
+      if (this.queue.length > 0 || this.advanceWanted) this.kick();
+    });
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private async work(): Promise<void> {
+    try {
+      while (this.queue.length > 0 || this.advanceWanted) {
+        this.advanceWanted = false;
+        const batch = this.queue.splice(0, this.context.batchSize);
+        this.wake();
+        const next = this.queue[0];
+        const to = next !== undefined ? next.vsn - 1 : Math.max(this.context.dispatched(), batch.at(-1)?.vsn ?? 0);
+        if (to <= this.lastApplied) continue;
+        await this.commit(batch, to);
+      }
+    } catch (error) {
+      this.failure = error;
+    }
+  }
+
+  private async commit(batch: readonly ChangeEvent[], to: number): Promise<void> {
+    const { sessions, scope, logger, retry } = this.context;
+    const from = this.lastApplied;
+    const steps = planBatch(batch, (event) => this.context.tableOf(event), this.context.ordered());
+    const statements = steps.flatMap(stepStatements);
+    await runApplyTransaction(
+      sessions,
+      {
+        label: `channel ${this.channel}, vsn ${from + 1}-${to}`,
+        body: async (session) => {
+          await advanceChannel(session, scope, this.channel, from, to);
+          for (const statement of statements) await session.query(statement.text, statement.values);
+        },
+        committed: async (session) => ((await readChannelRows(session, scope)).find((row) => row.channel === this.channel)?.lastAppliedVsn ?? -1) >= to,
+      },
+      logger,
+      retry,
+    );
+    this.lastApplied = to;
+    this.context.counters.countCommitted(batch);
+  }
+}

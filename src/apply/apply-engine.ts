@@ -1,0 +1,268 @@
+// The apply engine: queue -> channels -> batched, idempotent transactions on the target.
+//
+// Start: read the channels' rows (channel-bookkeeping.ts). Everything up to the lowest last applied vsn
+// is applied; events between the lowest and the highest may be applied by some channels only, so they
+// are replayed with the routing stored in the rows (each channel skips what it already applied). Read
+// the queue from the lowest + 1. Then each event is routed (routing.ts): to a channel's queue, or as a
+// barrier (key change, TRUNCATE, marker) applied alone once every channel is drained. A routing change
+// (another channel count, a table that needs in-order apply) waits until the replay is over and is done
+// the same way: drain, then one transaction that rebases every channel row to the same vsn.
+
+import type { ChangeEvent, QueueStream } from '../core/change-event.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { ensureBookkeepingSchema } from '../engines/bookkeeping-schema.js';
+import { withSession, type LoaderSessions } from '../engines/loader-sessions.js';
+import { ApplyChannel, type ChannelContext } from './apply-channel.js';
+import { ApplyCounters, type ApplyProgress } from './apply-progress.js';
+import { stepStatements } from './apply-sql.js';
+import { DEFAULT_APPLY_RETRY, runApplyTransaction, type ApplyRetry } from './apply-transaction.js';
+import { planBatch } from './batch-plan.js';
+import { readChannelRows, rebaseChannels, type ChannelScope } from './channel-bookkeeping.js';
+import { parseRouting, routeEvent, routingText, sameRouting, type RoutingConfig } from './routing.js';
+import { hasOtherUniqueIndexes, tableKey, TargetTables, type TargetTable } from './target-tables.js';
+
+/** Where the engine reads events: a QueueReader satisfies it. */
+export interface ChangeSource {
+  /** Up to `max` events committed by now, in vsn order; empty when there is nothing new. */
+  read(max: number): Promise<ChangeEvent[]>;
+  /** Like read, but waits for at least one event unless `signal` aborts (then empty). */
+  next(max: number, signal?: AbortSignal): Promise<ChangeEvent[]>;
+  close(): void;
+}
+
+export interface ApplyChangesOptions {
+  /** Target sessions with session_replication_role = replica; at least `channels` + 1 of them. */
+  sessions: LoaderSessions;
+  /** Opens the queue at `fromVsn` (the engine knows where to start only after reading its bookkeeping). */
+  openSource(fromVsn: number): ChangeSource;
+  migrationId: string;
+  stream: QueueStream;
+  /** Parallel channels (default 4). */
+  channels?: number;
+  /** Events per channel transaction at most (default 2000). */
+  batchSize?: number;
+  signal?: AbortSignal;
+  /** Return once every event up to this vsn is applied. */
+  stopAtVsn?: number;
+  /** Return once the source has nothing new and everything read is applied. */
+  stopWhenCaughtUp?: boolean;
+  /** Called after a marker (cutover sentinel) is recorded: every event before it is applied. */
+  onMarker?(event: ChangeEvent): void | Promise<void>;
+  onProgress?(progress: ApplyProgress): void;
+  progressIntervalMs?: number;
+  logger?: Logger;
+  retry?: ApplyRetry;
+}
+
+const READ_MAX = 5000;
+
+/**
+ * Applies the stream to the target until `signal` aborts or a stop condition holds, exactly once
+ * whatever was killed before; returns the final progress. `import data to target` runs it after the
+ * snapshot; `import data to source` will run it on the reverse stream.
+ */
+export async function applyChanges(options: ApplyChangesOptions): Promise<ApplyProgress> {
+  const engine = new ApplyEngine(options);
+  return engine.run();
+}
+
+class ApplyEngine {
+  private readonly scope: ChannelScope;
+  private readonly logger: Logger;
+  private readonly counters = new ApplyCounters();
+  private readonly tables: TargetTables;
+  private readonly loaded = new Map<string, TargetTable>();
+  private readonly batchSize: number;
+  private readonly wantedChannels: number;
+  private routing: RoutingConfig = { channels: 1, affinity: new Set() };
+  private channels: ApplyChannel[] = [];
+  /** Highest vsn dispatched to a channel, applied as a barrier, or skipped. */
+  private dispatched = 0;
+  /** Up to here events are replayed with the stored routing. */
+  private replayThrough = 0;
+  private readThrough = 0;
+
+  constructor(private readonly options: ApplyChangesOptions) {
+    this.scope = { migrationId: options.migrationId, stream: options.stream };
+    this.logger = options.logger ?? silentLogger;
+    this.tables = new TargetTables(options.sessions);
+    this.batchSize = options.batchSize ?? 2000;
+    this.wantedChannels = options.channels ?? 4;
+  }
+
+  async run(): Promise<ApplyProgress> {
+    const { options } = this;
+    const start = await this.start();
+    const source = options.openSource(start + 1);
+    const timer = options.onProgress === undefined ? undefined : setInterval(() => this.report(), options.progressIntervalMs ?? 1000);
+    try {
+      for (;;) {
+        if (options.stopAtVsn !== undefined && this.dispatched >= options.stopAtVsn) break;
+        if (options.signal?.aborted === true) break;
+        let events = await source.read(READ_MAX);
+        this.checkChannels();
+        if (events.length === 0) {
+          if (options.stopWhenCaughtUp === true) break;
+          // Caught up for now: let idle channels record how far the stream is applied, then wait.
+          for (const channel of this.channels) if (!channel.busy) channel.requestAdvance();
+          events = await source.next(READ_MAX, options.signal);
+          this.checkChannels();
+          if (events.length === 0) break;
+        }
+        this.readThrough = events.at(-1)?.vsn ?? this.readThrough;
+        for (const event of events) {
+          if (options.stopAtVsn !== undefined && event.vsn > options.stopAtVsn) break;
+          await this.dispatch(event);
+        }
+        // A channel no event reaches would hold the watermark back: let it record the dispatched vsn now and then.
+        for (const channel of this.channels) {
+          if (!channel.busy && this.dispatched - channel.lastApplied > this.batchSize * 20) channel.requestAdvance();
+        }
+      }
+      await this.drain();
+      if (this.appliedThrough() < this.dispatched) await this.rebase(this.dispatched, this.routing);
+      this.report();
+      return this.progress();
+    } finally {
+      if (timer !== undefined) clearInterval(timer);
+      source.close();
+      // A failed run leaves channel workers to finish their transaction; their outcome is in the bookkeeping.
+      await Promise.allSettled(this.channels.map((channel) => channel.idle()));
+    }
+  }
+
+  /** Reads (or creates) the channel rows and sets up the channels; returns the vsn every channel has applied. */
+  private async start(): Promise<number> {
+    const rows = await withSession(this.options.sessions, async (session) => {
+      await ensureBookkeepingSchema(session);
+      return readChannelRows(session, this.scope);
+    });
+    if (rows.length === 0) {
+      this.routing = { channels: this.wantedChannels, affinity: new Set() };
+      await this.rebase(0, this.routing);
+      return 0;
+    }
+    const stored = parseRouting(rows[0]?.routing ?? null) ?? { channels: rows.length, affinity: new Set<string>() };
+    this.routing = stored;
+    const lowest = Math.min(...rows.map((row) => row.lastAppliedVsn));
+    this.replayThrough = Math.max(...rows.map((row) => row.lastAppliedVsn));
+    this.dispatched = lowest;
+    this.channels = Array.from({ length: stored.channels }, (_, i) => new ApplyChannel(i, rows.find((row) => row.channel === i)?.lastAppliedVsn ?? lowest, this.channelContext()));
+    if (this.replayThrough > lowest) this.logger.info(`apply: replaying vsn ${lowest + 1}-${this.replayThrough} that some channels had applied before the restart`);
+    return lowest;
+  }
+
+  private channelContext(): ChannelContext {
+    return {
+      sessions: this.options.sessions,
+      scope: this.scope,
+      batchSize: this.batchSize,
+      maxQueued: this.batchSize * 4,
+      logger: this.logger,
+      retry: this.options.retry ?? DEFAULT_APPLY_RETRY,
+      counters: this.counters,
+      tableOf: (event) => this.loaded.get(tableKey(event.table)) as TargetTable,
+      ordered: () => this.routing.affinity,
+      dispatched: () => this.dispatched,
+    };
+  }
+
+  private async dispatch(event: ChangeEvent): Promise<void> {
+    if (event.vsn <= this.dispatched) return;
+    if (event.op !== 'marker') await this.tableFor(event);
+    if (event.vsn > this.replayThrough) await this.adjustRouting(event);
+    const route = routeEvent(event, this.routing);
+    if (route.kind === 'barrier') {
+      await this.drain();
+      await this.applyBarrier(event);
+      this.dispatched = event.vsn;
+      if (event.op === 'marker') await this.options.onMarker?.(event);
+      return;
+    }
+    const channel = this.channels[route.channel] as ApplyChannel;
+    if (event.vsn > channel.lastApplied) {
+      await channel.room();
+      this.checkChannels();
+      channel.push(event);
+    }
+    this.dispatched = event.vsn;
+  }
+
+  private async tableFor(event: ChangeEvent): Promise<TargetTable> {
+    const key = tableKey(event.table);
+    let table = this.loaded.get(key);
+    if (table === undefined) {
+      table = await this.tables.get(event.table);
+      this.loaded.set(key, table);
+    }
+    return table;
+  }
+
+  /** Past the replay: switch to the wanted channel count and route in-order tables by table (drain + rebase). */
+  private async adjustRouting(event: ChangeEvent): Promise<void> {
+    let affinity = this.routing.affinity;
+    if (event.op !== 'marker' && event.op !== 'truncate') {
+      const key = tableKey(event.table);
+      if (!affinity.has(key) && hasOtherUniqueIndexes(this.loaded.get(key) as TargetTable, event.keyColumns)) affinity = new Set([...affinity, key]);
+    }
+    const wanted: RoutingConfig = { channels: this.wantedChannels, affinity };
+    if (sameRouting(wanted, this.routing)) return;
+    await this.drain();
+    await this.rebase(this.dispatched, wanted);
+  }
+
+  /** Waits until every channel has committed everything queued; rethrows a channel's failure. */
+  private async drain(): Promise<void> {
+    await Promise.all(this.channels.map((channel) => channel.idle()));
+  }
+
+  private checkChannels(): void {
+    for (const channel of this.channels) if (channel.failure !== undefined) throw channel.failure;
+  }
+
+  private async applyBarrier(event: ChangeEvent): Promise<void> {
+    const table = event.op === 'marker' ? undefined : this.loaded.get(tableKey(event.table));
+    const steps = table === undefined ? [] : planBatch([event], () => table, new Set([tableKey(event.table)]));
+    await this.rebase(event.vsn, this.routing, steps.flatMap(stepStatements), `barrier ${event.op} vsn ${event.vsn}`);
+    this.counters.countCommitted([event]);
+  }
+
+  /** One transaction: optional statements, then every channel row set to `vsn` with `routing`; channels rebuilt. */
+  private async rebase(vsn: number, routing: RoutingConfig, statements: { text: string; values: unknown[] }[] = [], label = `rebase to vsn ${vsn}`): Promise<void> {
+    const text = routingText(routing);
+    await runApplyTransaction(
+      this.options.sessions,
+      {
+        label,
+        body: async (session) => {
+          await rebaseChannels(session, this.scope, routing.channels, vsn, text);
+          for (const statement of statements) await session.query(statement.text, statement.values);
+        },
+        committed: async (session) => {
+          const rows = await readChannelRows(session, this.scope);
+          return rows.length === routing.channels && rows.every((row) => row.lastAppliedVsn >= vsn && row.routing === text);
+        },
+      },
+      this.logger,
+      this.options.retry ?? DEFAULT_APPLY_RETRY,
+    );
+    this.routing = routing;
+    if (this.channels.length !== routing.channels) {
+      this.channels = Array.from({ length: routing.channels }, (_, i) => new ApplyChannel(i, vsn, this.channelContext()));
+    } else {
+      for (const channel of this.channels) channel.lastApplied = vsn;
+    }
+  }
+
+  private appliedThrough(): number {
+    return Math.min(...this.channels.map((channel) => channel.lastApplied));
+  }
+
+  private progress(): ApplyProgress {
+    return this.counters.snapshot(this.appliedThrough(), this.readThrough);
+  }
+
+  private report(): void {
+    this.options.onProgress?.(this.progress());
+  }
+}

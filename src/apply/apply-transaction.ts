@@ -1,0 +1,82 @@
+// Runs one apply transaction exactly once (invariant 3): BEGIN, the body (bookkeeping first, then the
+// changes), COMMIT. Serialization failures, deadlocks (40001, 40P01; YugabyteDB's "restart read
+// required" is 40001 too) and lost connections retry the whole transaction with backoff; a COMMIT whose
+// outcome is unknown (the connection broke while it was on the way) is resolved by asking the target
+// whether the bookkeeping moved before trying again (DESIGN.md section 10).
+//
+// The transaction commits with synchronous_commit = on whatever the session says: what it records is
+// what `archive changes` may free in the queue, so it must survive a crash of the target.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GodwitError, describeError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { isConnectionLoss, isRetryableConflict, withSession, type LoaderSessions } from '../engines/loader-sessions.js';
+import type { SqlSession } from '../engines/sql-session.js';
+
+/** Retry policy for conflicts and lost connections. */
+export interface ApplyRetry {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_APPLY_RETRY: ApplyRetry = { attempts: 10, baseDelayMs: 100, maxDelayMs: 10_000 };
+
+/** Test hook: milliseconds to wait after the last statement and before COMMIT (crash tests kill there). */
+export const SLEEP_BEFORE_COMMIT_ENV = 'GODWIT_TEST_APPLY_SLEEP_BEFORE_COMMIT_MS';
+
+/** What one transaction does, and how to tell afterwards that it committed. */
+export interface ApplyTransaction {
+  /** Shown in logs and errors: `channel 3, vsn 120-180`. */
+  label: string;
+  body(session: SqlSession): Promise<void>;
+  /** Asked on a fresh session after a COMMIT with unknown outcome: true when the bookkeeping shows it committed. */
+  committed(session: SqlSession): Promise<boolean>;
+}
+
+class CommitUnknown extends Error {}
+
+/** Runs `transaction` until it is committed (by this call or, after an unknown outcome, by the attempt before). */
+export async function runApplyTransaction(sessions: LoaderSessions, transaction: ApplyTransaction, logger: Logger, retry: ApplyRetry = DEFAULT_APPLY_RETRY): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await withSession(sessions, (session) => once(session, transaction));
+      return;
+    } catch (caught) {
+      let error: unknown = caught;
+      if (error instanceof CommitUnknown) {
+        const done = await withSession(sessions, (session) => transaction.committed(session)).catch(() => undefined);
+        if (done === true) return;
+        error = error.cause;
+      }
+      if (!(isRetryableConflict(error) || isConnectionLoss(error))) throw error;
+      if (attempt >= retry.attempts) {
+        throw new GodwitError(`Applying changes (${transaction.label}) failed ${attempt} times: ${describeError(error)}`, {
+          cause: error,
+          hint: 'Check that the target is reachable and healthy, then run import data to target again: applied changes are kept.',
+        });
+      }
+      const delayMs = Math.min(retry.baseDelayMs * 2 ** (attempt - 1), retry.maxDelayMs) * (0.5 + Math.random() / 2);
+      logger.warn(`apply ${transaction.label}: ${describeError(error)}; retrying in ${Math.round(delayMs)} ms`, { attempt, code: (error as { code?: string }).code });
+      await sleep(delayMs);
+    }
+  }
+}
+
+async function once(session: SqlSession, transaction: ApplyTransaction): Promise<void> {
+  await session.query('BEGIN; SET LOCAL synchronous_commit = on');
+  try {
+    await transaction.body(session);
+    const pause = Number(process.env[SLEEP_BEFORE_COMMIT_ENV] ?? 0);
+    if (pause > 0) await sleep(pause);
+  } catch (error) {
+    if (!isConnectionLoss(error)) await session.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+  try {
+    await session.query('COMMIT');
+  } catch (error) {
+    if (isConnectionLoss(error)) throw new CommitUnknown('commit outcome unknown', { cause: error });
+    throw error;
+  }
+}
