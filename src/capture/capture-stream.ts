@@ -1,0 +1,122 @@
+// What the capture pipeline needs from a logical replication stream, stated without naming an engine
+// (DESIGN.md section 6: pipeline code never imports a concrete engine). PostgreSQL's
+// ReplicationStream (src/engines/postgres/replication) fits this shape as it is, and so will a
+// YugabyteDB stream: both speak pgoutput. The types list only the fields capture reads.
+//
+// The stream hands over messages in the server's order and moves the acknowledged position ONLY when
+// told to through confirmFlushed(): that is what lets the pipeline honour invariant 2 (acknowledge only
+// what is durable in the queue).
+
+import type { Lsn } from '../core/lsn.js';
+
+/**
+ * A column value as the stream delivers it: text, binary bytes (only with the `binary` option, which
+ * capture does not ask for), SQL NULL, or a symbol for a value the stream did not carry (an unchanged
+ * TOAST value, or on YugabyteDB a column the UPDATE did not change). Any symbol means "not carried".
+ */
+export type StreamColumnValue = string | Uint8Array | null | symbol;
+
+/** A column of a published table, as the Relation message describes it. */
+export interface StreamRelationColumn {
+  name: string;
+  /** Part of the replica identity key (with REPLICA IDENTITY FULL every column is). */
+  isKey: boolean;
+  typeOid: number;
+  typeModifier: number;
+}
+
+/**
+ * A published table as the stream describes it. With publish_via_partition_root the changes of a
+ * leaf partition come with the root table's relation, so this is the table the target knows.
+ */
+export interface StreamRelation {
+  relationId: number;
+  namespace: string;
+  name: string;
+  replicaIdentity: string;
+  columns: readonly StreamRelationColumn[];
+}
+
+export interface StreamBegin {
+  tag: 'begin';
+  /** The LSN of the transaction's commit record. */
+  finalLsn: Lsn;
+  /** Server clock, microseconds since 2000-01-01. */
+  commitTime: bigint;
+  xid: number;
+}
+
+export interface StreamCommit {
+  tag: 'commit';
+  commitLsn: Lsn;
+  /** The end of the commit record: the position to acknowledge once the transaction is durable. */
+  endLsn: Lsn;
+  commitTime: bigint;
+}
+
+export interface StreamRelationMessage {
+  tag: 'relation';
+  relation: StreamRelation;
+}
+
+export interface StreamInsert {
+  tag: 'insert';
+  relation: StreamRelation;
+  newTuple: readonly StreamColumnValue[];
+}
+
+export interface StreamUpdate {
+  tag: 'update';
+  relation: StreamRelation;
+  /** 'key': the old replica identity key (the key changed); 'old': the whole old row (FULL); undefined: none sent. */
+  oldKind: 'key' | 'old' | undefined;
+  oldTuple: readonly StreamColumnValue[] | undefined;
+  newTuple: readonly StreamColumnValue[];
+}
+
+export interface StreamDelete {
+  tag: 'delete';
+  relation: StreamRelation;
+  oldKind: 'key' | 'old';
+  oldTuple: readonly StreamColumnValue[];
+}
+
+export interface StreamTruncate {
+  tag: 'truncate';
+  relations: readonly StreamRelation[];
+}
+
+/** Messages capture reads past: origins, type descriptions, logical decoding messages, and the streamed-transaction protocol. */
+export interface StreamOtherMessage {
+  tag: 'origin' | 'type' | 'message' | 'stream-start' | 'stream-stop' | 'stream-commit' | 'stream-abort';
+}
+
+/** Every decoded message of a pgoutput stream. */
+export type StreamMessage =
+  | StreamBegin
+  | StreamCommit
+  | StreamRelationMessage
+  | StreamInsert
+  | StreamUpdate
+  | StreamDelete
+  | StreamTruncate
+  | StreamOtherMessage;
+
+/** What the stream delivers: a decoded message, or the server's keepalive with its current position. */
+export type StreamItem =
+  | { kind: 'xlogdata'; message: StreamMessage }
+  /**
+   * `walEnd`: how far the server has sent. Everything before it that concerns us was delivered before
+   * this keepalive, so when all of it is durable and no transaction is open, it may be acknowledged.
+   */
+  | { kind: 'keepalive'; walEnd: Lsn };
+
+/** A started logical replication stream whose acknowledgements the capture pipeline alone moves. */
+export interface CaptureStream {
+  /** The next item, waiting for it; undefined once the stream was stopped. Throws the engine's typed errors. */
+  next(): Promise<StreamItem | undefined>;
+  /** Reports `lsn` (the end of a whole durable transaction) as flushed to the server; lower values are ignored. */
+  confirmFlushed(lsn: Lsn): void;
+  /** Ends the stream cleanly (sends the confirmed position once more); never throws. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,321 @@
+// The capture pipeline: from a started logical replication stream into the durable change queue,
+// acknowledging to the source only what the queue made durable (DESIGN.md section 4, invariants 1-3).
+//
+// The stream is pgoutput protocol version 1, without streaming of in-progress transactions: the
+// server decodes a big transaction into its own spill files (past logical_decoding_work_mem) and sends
+// it whole at its commit. Memory stays bounded on this side too: the queue writer writes appended
+// events to the segment file as its buffer fills, also before the transaction ends, and nothing here
+// holds a transaction's events.
+//
+// The rules, in order of the messages:
+// - Begin opens a transaction. After a restart the server resends every transaction from the slot's
+//   confirmed position on; a transaction whose commit record starts before the end of the last
+//   transaction the queue holds (durablePoint.endLsn) was written by an earlier run and is skipped
+//   whole (checked again at its Commit by end LSN, which is what YugabyteDB's opaque LSNs allow).
+// - Row changes become events appended to the queue (change-builder.ts); Relation messages are
+//   checked against the columns captured so far (relation-guard.ts); a TRUNCATE stops the capture.
+// - Commit ends the transaction in the queue with its end LSN. Ended transactions are committed to the
+//   queue in groups (group-commit.ts), and only after the queue commit returned is its end LSN
+//   confirmed to the server: never a position inside a transaction.
+// - A keepalive's position is confirmed only when no transaction is open and everything received is
+//   durable (ended transactions are committed first), only up to that keepalive's position, and
+//   never below a position this run knows the slot has reached (PostgreSQL 15 lets a lower
+//   confirmation move the slot back).
+// - A stop (TRUNCATE, DDL, a table without key, a lost connection, the abort signal) discards the open
+//   transaction, commits and acknowledges the transactions that ended, and stops the stream.
+
+import type { TableName } from '../core/change-event.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { formatLsn, parseLsn, type Lsn } from '../core/lsn.js';
+import { describeError } from '../core/errors.js';
+import { ChangeBuilder, serverTimeToMs, type TransactionContext } from './change-builder.js';
+import { CaptureStoppedError, truncateStop, unsupportedStreamStop } from './capture-errors.js';
+import { CaptureCounters, type CaptureMetrics } from './capture-metrics.js';
+import type { CaptureStream, StreamItem, StreamMessage } from './capture-stream.js';
+import { DEFAULT_GROUP_COMMIT, GroupCommit, type GroupCommitOptions } from './group-commit.js';
+import type { QueueDurablePoint, QueueWriter } from './queue/segment-writer.js';
+import { RelationGuard, type ExpectedColumns } from './relation-guard.js';
+
+/** What capture uses of the queue writer (src/capture/queue/segment-writer.ts). */
+export type CaptureQueue = Pick<QueueWriter, 'append' | 'endTransaction' | 'discardTransaction' | 'commit' | 'durablePoint'>;
+
+export interface RunCaptureOptions {
+  /** A started stream (pgoutput protocol version 1, text values) that nobody else acknowledges on. */
+  stream: CaptureStream;
+  /** The writer of the stream's queue, freshly opened: its durable point says what earlier runs wrote. */
+  queue: CaptureQueue;
+  /**
+   * The slot's confirmed position when the stream started (pg_replication_slots.confirmed_flush_lsn,
+   * or the consistent point of a new slot). Optional: with it, keepalive positions can be confirmed
+   * before the first transaction of the run arrives.
+   */
+  slotConfirmedLsn?: Lsn;
+  /** Aborting ends the capture gracefully: complete transactions are committed and acknowledged, the stream stopped. */
+  signal?: AbortSignal;
+  groupCommit?: Partial<GroupCommitOptions>;
+  /** The columns the export expects per table (those the snapshot read); a Relation message that differs stops the capture. */
+  expectedColumns?: ExpectedColumns;
+  /** Called after every queue commit with the figures (CaptureMetrics), for the metrics table. */
+  onProgress?: (metrics: CaptureMetrics) => void;
+  /** Test hook: runs after a queue commit returned and before its end LSN is confirmed (crash tests kill the process here). */
+  afterQueueCommit?: (point: QueueDurablePoint) => Promise<void> | void;
+  logger?: Logger;
+}
+
+/** Why runCapture returned normally. */
+export type CaptureEnd = 'aborted' | 'stream-ended';
+
+export interface CaptureResult {
+  end: CaptureEnd;
+  /** What the queue holds durably at the end. */
+  durable: QueueDurablePoint;
+  /** The last position confirmed to the source by this run. */
+  acknowledgedLsn: Lsn | undefined;
+  metrics: CaptureMetrics;
+}
+
+/**
+ * Captures the stream into the queue until the signal aborts or the stream ends; throws
+ * CaptureStoppedError (TRUNCATE, DDL, no key), the stream's errors (ReplicationError: reconnect when
+ * `resumable`), or the queue's. Whatever the way out, the queue holds whole transactions only and the
+ * source was told no more than what the queue made durable; the stream is stopped.
+ */
+export function runCapture(options: RunCaptureOptions): Promise<CaptureResult> {
+  return new CaptureRun(options).run();
+}
+
+type Waited = { item: StreamItem | undefined } | 'aborted' | 'commit-due';
+
+class CaptureRun {
+  private readonly stream: CaptureStream;
+  private readonly queue: CaptureQueue;
+  private readonly logger: Logger;
+  private readonly builder = new ChangeBuilder();
+  private readonly guard: RelationGuard;
+  private readonly group: GroupCommit;
+  private readonly counters: CaptureCounters;
+  /** The end LSN of the last transaction an earlier run wrote: transactions up to it are skipped. */
+  private readonly writtenUpTo: Lsn | undefined;
+  private state: 'idle' | 'open' | 'skipping' = 'idle';
+  private tx: TransactionContext | undefined;
+  private txEvents = 0;
+  /** The slot is known to be at or past this position: nothing lower is ever confirmed. */
+  private floor: Lsn | undefined;
+  private acknowledged: Lsn | undefined;
+  private pendingNext: Promise<StreamItem | undefined> | undefined;
+  /** Ends the current wait for the stream early (abort, group due). */
+  private wake: ((waited: Waited) => void) | undefined;
+  private commitTimer: NodeJS.Timeout | undefined;
+  private timerDeadline: number | undefined;
+  private commitDue = false;
+
+  constructor(private readonly options: RunCaptureOptions) {
+    this.stream = options.stream;
+    this.queue = options.queue;
+    this.logger = options.logger ?? silentLogger;
+    this.guard = new RelationGuard(options.expectedColumns);
+    this.group = new GroupCommit({ ...DEFAULT_GROUP_COMMIT, ...options.groupCommit });
+    const durable = options.queue.durablePoint;
+    this.counters = new CaptureCounters(durable.lastVsn);
+    this.writtenUpTo = durable.endLsn === null ? undefined : parseLsn(durable.endLsn);
+    this.floor = options.slotConfirmedLsn;
+  }
+
+  async run(): Promise<CaptureResult> {
+    if (this.writtenUpTo !== undefined) {
+      this.logger.info(
+        `Capture resumes after ${formatLsn(this.writtenUpTo)} (vsn ${this.queue.durablePoint.lastVsn}): transactions the source sends again up to there are skipped.`,
+      );
+    }
+    this.options.signal?.addEventListener('abort', this.onAbort);
+    try {
+      for (;;) {
+        const waited = await this.nextItem();
+        if (waited === 'aborted') return await this.finish('aborted');
+        if (waited === 'commit-due') {
+          await this.commitAndAcknowledge();
+          continue;
+        }
+        const item = waited.item;
+        if (item === undefined) return await this.finish('stream-ended');
+        if (item.kind === 'keepalive') await this.keepalive(item.walEnd);
+        else this.handle(item.message);
+        if (this.group.due(Date.now())) await this.commitAndAcknowledge();
+      }
+    } catch (error) {
+      if (error instanceof CaptureStoppedError && this.tx !== undefined) error.atTransaction(this.tx.xid, this.tx.commitLsn);
+      await this.abandon(error);
+      throw error;
+    }
+  }
+
+  private handle(message: StreamMessage): void {
+    switch (message.tag) {
+      case 'begin':
+        if (this.state !== 'idle') throw unsupportedStreamStop('a Begin inside an open transaction');
+        this.tx = { commitLsn: formatLsn(message.finalLsn), xid: message.xid, commitTimeMs: serverTimeToMs(message.commitTime) };
+        this.txEvents = 0;
+        // The commit record of a transaction an earlier run did not write starts at or after the end of the last one it wrote.
+        this.state = this.writtenUpTo !== undefined && message.finalLsn < this.writtenUpTo ? 'skipping' : 'open';
+        return;
+      case 'commit':
+        this.commitMessage(message.endLsn);
+        return;
+      case 'relation': {
+        const stop = this.guard.check(message.relation);
+        if (stop !== undefined) throw stop;
+        return;
+      }
+      case 'insert':
+      case 'update':
+      case 'delete': {
+        if (this.state === 'skipping') return;
+        if (this.state !== 'open' || this.tx === undefined) throw unsupportedStreamStop(`a row change outside a transaction`);
+        const change = this.builder.build(message, this.tx);
+        this.queue.append(change);
+        this.counters.event(change.table, change.op);
+        this.txEvents += 1;
+        return;
+      }
+      case 'truncate':
+        throw truncateStop(message.relations.map((relation): TableName => ({ schema: relation.namespace, name: relation.name })));
+      case 'stream-start':
+      case 'stream-stop':
+      case 'stream-commit':
+      case 'stream-abort':
+        throw unsupportedStreamStop('a streamed in-progress transaction (protocol version 2 streaming)');
+      case 'origin':
+      case 'type':
+      case 'message':
+        // Origins matter to echo suppression (chosen when the stream starts), type descriptions to
+        // nobody here (values arrive as text), logical decoding messages are not row changes.
+        return;
+    }
+  }
+
+  private commitMessage(endLsn: Lsn): void {
+    if (this.state === 'idle') throw unsupportedStreamStop('a Commit without its Begin');
+    const skipping = this.state === 'skipping' || (this.writtenUpTo !== undefined && endLsn <= this.writtenUpTo);
+    this.floor = this.floor === undefined || endLsn > this.floor ? endLsn : this.floor;
+    if (skipping) {
+      if (this.state === 'open') this.queue.discardTransaction();
+      this.counters.transactionDiscarded();
+      this.counters.transactionSkipped();
+      this.state = 'idle';
+      this.tx = undefined;
+      // Written and durable in an earlier run, and sent by the server, so at or past the slot's position.
+      if (!this.group.pending) this.acknowledge(endLsn);
+      return;
+    }
+    this.queue.endTransaction(formatLsn(endLsn));
+    this.counters.transactionEnded(this.tx?.commitTimeMs ?? null);
+    this.group.ended(this.txEvents, Date.now());
+    this.state = 'idle';
+    this.tx = undefined;
+  }
+
+  private async keepalive(walEnd: Lsn): Promise<void> {
+    if (this.state !== 'idle') return;
+    if (this.group.pending) await this.commitAndAcknowledge();
+    // Everything the server sent before this keepalive was received, and is durable or not ours.
+    if (this.floor !== undefined && walEnd >= this.floor) this.acknowledge(walEnd);
+  }
+
+  /** Commits the ended transactions to the queue; only then confirms their end to the source (invariant 2). */
+  private async commitAndAcknowledge(): Promise<void> {
+    const point = await this.queue.commit();
+    this.group.committed();
+    this.clearCommitTimer();
+    this.counters.committed(point.lastVsn, Date.now());
+    this.options.onProgress?.(this.counters.snapshot());
+    await this.options.afterQueueCommit?.(point);
+    if (point.endLsn !== null) this.acknowledge(parseLsn(point.endLsn));
+  }
+
+  private acknowledge(lsn: Lsn): void {
+    if (this.acknowledged !== undefined && lsn <= this.acknowledged) return;
+    this.acknowledged = lsn;
+    this.stream.confirmFlushed(lsn);
+    this.counters.acknowledgedAt(formatLsn(lsn));
+  }
+
+  /**
+   * The next stream item, or the moment a waiting group is due, or the abort. The abort listener is
+   * registered once per run and the timer once per group, not per message: at a hundred thousand
+   * messages a second, per-message timers and listeners cost a quarter of the pipeline's time.
+   */
+  private async nextItem(): Promise<Waited> {
+    if (this.options.signal?.aborted === true) return 'aborted';
+    if (this.commitDue) return 'commit-due';
+    this.armCommitTimer();
+    const pending = (this.pendingNext ??= this.stream.next());
+    const waited = await new Promise<Waited>((resolve, reject) => {
+      this.wake = resolve;
+      pending.then((item) => resolve({ item }), reject);
+    });
+    this.wake = undefined;
+    if (typeof waited !== 'string') this.pendingNext = undefined;
+    return waited;
+  }
+
+  private readonly onAbort = (): void => this.wake?.('aborted');
+
+  /** Keeps one timer for the waiting group's deadline; when it fires, the wait for the stream is cut short. */
+  private armCommitTimer(): void {
+    const deadline = this.group.deadline;
+    if (deadline === this.timerDeadline) return;
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    this.timerDeadline = deadline;
+    if (deadline === undefined) return;
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined;
+      this.commitDue = true;
+      this.wake?.('commit-due');
+    }, Math.max(0, deadline - Date.now()));
+  }
+
+  private clearCommitTimer(): void {
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    this.timerDeadline = undefined;
+    this.commitDue = false;
+  }
+
+  /** A graceful end: drop the open transaction, make the ended ones durable and acknowledged, stop the stream. */
+  private async finish(end: CaptureEnd): Promise<CaptureResult> {
+    this.dropOpenTransaction();
+    if (this.group.pending) await this.commitAndAcknowledge();
+    await this.stopStream();
+    this.logger.info(`Capture ${end === 'aborted' ? 'stopped' : 'ended with the stream'}; the queue holds vsn 1 to ${this.queue.durablePoint.lastVsn}.`);
+    return { end, durable: this.queue.durablePoint, acknowledgedLsn: this.acknowledged, metrics: this.counters.snapshot() };
+  }
+
+  /** The way out on an error: the same as finish, as far as it still works; the caller rethrows the error. */
+  private async abandon(error: unknown): Promise<void> {
+    this.logger.info(`Capture stops: ${describeError(error)}`);
+    try {
+      this.dropOpenTransaction();
+      if (this.group.pending) await this.commitAndAcknowledge();
+    } catch (cleanup) {
+      this.logger.warn(`Could not commit the complete transactions while stopping: ${describeError(cleanup)}`);
+    }
+    await this.stopStream();
+  }
+
+  private dropOpenTransaction(): void {
+    if (this.state === 'open') this.queue.discardTransaction();
+    if (this.state !== 'idle') this.counters.transactionDiscarded();
+    this.state = 'idle';
+    this.tx = undefined;
+  }
+
+  private async stopStream(): Promise<void> {
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    this.clearCommitTimer();
+    const pending = this.pendingNext;
+    this.pendingNext = undefined;
+    pending?.catch(() => undefined);
+    await this.stream.stop();
+  }
+}

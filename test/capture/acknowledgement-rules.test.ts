@@ -1,0 +1,249 @@
+// The acknowledgement discipline of the capture pipeline, message by message: a scripted stream
+// (the messages a pgoutput stream sends, at chosen positions) into a real queue writer, recording
+// every position confirmed and what the queue held durably at that moment. The end-to-end tests
+// against PostgreSQL cover the same rules with a real server; here each rule is pinned exactly:
+// never inside a transaction, only after the queue commit, keepalives only when idle and durable and
+// never beyond the keepalive or below the slot's position, group commits, the restart skip (also for
+// equal commit and end LSNs, as YugabyteDB may send), and the stops leaving whole transactions only.
+
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CaptureStoppedError, runCapture, type CaptureStream, type RunCaptureOptions, type StreamItem, type StreamMessage, type StreamRelation } from '../../src/capture/index.js';
+import { openQueueWriter, type QueueWriter } from '../../src/capture/queue/segment-writer.js';
+import { UNCHANGED } from '../../src/core/change-event.js';
+import { formatLsn, type Lsn } from '../../src/core/lsn.js';
+import { openStore, type MigrationStore } from '../../src/state/store.js';
+import { eventually, readQueue, sleep } from './helpers.js';
+
+/** A stream that delivers scripted items, then waits for more (push) or stop(). */
+class ScriptedStream implements CaptureStream {
+  readonly confirmed: { lsn: string; durable: string | null }[] = [];
+  stopped = false;
+  private readonly items: StreamItem[] = [];
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly writer: () => QueueWriter) {}
+
+  push(...items: StreamItem[]): void {
+    this.items.push(...items);
+    this.wake?.();
+  }
+
+  async next(): Promise<StreamItem | undefined> {
+    for (;;) {
+      if (this.stopped) return undefined;
+      const item = this.items.shift();
+      if (item !== undefined) return item;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  confirmFlushed(lsn: Lsn): void {
+    this.confirmed.push({ lsn: formatLsn(lsn), durable: this.writer().durablePoint.endLsn });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+  }
+}
+
+const x = (message: StreamMessage): StreamItem => ({ kind: 'xlogdata', message });
+const keepalive = (walEnd: number): StreamItem => ({ kind: 'keepalive', walEnd: BigInt(walEnd) });
+const begin = (finalLsn: number, xid = 7): StreamItem => x({ tag: 'begin', finalLsn: BigInt(finalLsn), commitTime: 0n, xid });
+const commit = (commitLsn: number, endLsn: number): StreamItem => x({ tag: 'commit', commitLsn: BigInt(commitLsn), endLsn: BigInt(endLsn), commitTime: 0n });
+
+function relation(columns: [string, boolean][], name = 't', relationId = 16384): StreamRelation {
+  return {
+    relationId,
+    namespace: 'app',
+    name,
+    replicaIdentity: 'default',
+    columns: columns.map(([column, isKey]) => ({ name: column, isKey, typeOid: 25, typeModifier: -1 })),
+  };
+}
+const T = relation([
+  ['id', true],
+  ['v', false],
+]);
+const rel = (r: StreamRelation = T): StreamItem => x({ tag: 'relation', relation: r });
+const insert = (id: string, r: StreamRelation = T): StreamItem => x({ tag: 'insert', relation: r, newTuple: [id, `v${id}`] });
+const update = (id: string, r: StreamRelation = T): StreamItem => x({ tag: 'update', relation: r, oldKind: undefined, oldTuple: undefined, newTuple: [id, Symbol('u')] });
+
+let root: string;
+let store: MigrationStore;
+let writer: QueueWriter;
+let stream: ScriptedStream;
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'godwit-capture-rules-'));
+  mkdirSync(join(root, 'queue'));
+  store = openStore(join(root, 'godwit.db'));
+  writer = openQueueWriter({ store, queueDir: join(root, 'queue'), stream: 'source-to-target' });
+  stream = new ScriptedStream(() => writer);
+});
+
+afterEach(async () => {
+  await writer.close();
+  store.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** Runs capture on the scripted stream with long group-commit limits (only keepalives and the end commit). */
+function run(options: Partial<RunCaptureOptions> = {}, controller = new AbortController()): { done: ReturnType<typeof runCapture>; controller: AbortController } {
+  const done = runCapture({ stream, queue: writer, signal: controller.signal, groupCommit: { maxEvents: 1_000, maxDelayMs: 60_000 }, ...options });
+  return { done, controller };
+}
+
+async function events(): Promise<string[]> {
+  return (await readQueue(store, join(root, 'queue'))).map((e) => `${e.vsn}:${e.op}:${String(e.newValues?.[0] ?? e.oldKey?.[0])}@${e.commitLsn}`);
+}
+
+describe('acknowledgement rules', () => {
+  it('confirms a transaction end only after the queue commit, and never inside a transaction', async () => {
+    const { done, controller } = run();
+    stream.push(begin(0x100), rel(), insert('1'), keepalive(0x500), insert('2'), commit(0x180, 0x190));
+    await sleep(50);
+    expect(stream.confirmed).toEqual([]); // the keepalive came inside the transaction; the end waits for a commit
+    stream.push(keepalive(0x600));
+    // The keepalive made the pipeline commit first: then the end, then the keepalive position.
+    await eventually(() =>
+      expect(stream.confirmed).toEqual([
+        { lsn: '0/190', durable: '0/190' },
+        { lsn: '0/600', durable: '0/190' },
+      ]),
+    );
+    controller.abort();
+    const result = await done;
+    expect(result).toMatchObject({ end: 'aborted', durable: { lastVsn: 2, endLsn: '0/190' } });
+    expect(await events()).toEqual(['1:insert:1@0/100', '2:insert:2@0/100']);
+    expect(stream.stopped).toBe(true);
+  });
+
+  it('confirms keepalives only at or past the slot position, and not at all before knowing it', async () => {
+    let { done, controller } = run();
+    stream.push(keepalive(0x800));
+    await sleep(30);
+    controller.abort();
+    await done;
+    expect(stream.confirmed).toEqual([]);
+
+    stream = new ScriptedStream(() => writer);
+    ({ done, controller } = run({ slotConfirmedLsn: 0x1000n }));
+    stream.push(keepalive(0x800), keepalive(0x1200));
+    await eventually(() => expect(stream.confirmed).toHaveLength(1));
+    await sleep(30);
+    controller.abort();
+    await done;
+    expect(stream.confirmed.map((c) => c.lsn)).toEqual(['0/1200']);
+  });
+
+  it('commits in groups by event count and by age', async () => {
+    const { done, controller } = run({ groupCommit: { maxEvents: 3, maxDelayMs: 400 } });
+    stream.push(begin(0x100), rel(), insert('1'), insert('2'), commit(0x110, 0x120));
+    await sleep(40);
+    expect(stream.confirmed).toEqual([]); // 2 events, 40 ms: not yet
+    stream.push(begin(0x200), insert('3'), insert('4'), commit(0x210, 0x220));
+    await eventually(() => expect(stream.confirmed).toEqual([{ lsn: '0/220', durable: '0/220' }])); // 4 events >= 3
+    stream.push(begin(0x300), insert('5'), commit(0x310, 0x320));
+    await sleep(20);
+    expect(stream.confirmed).toHaveLength(1);
+    const silentSince = Date.now();
+    // The stream stays silent: the age limit commits.
+    await eventually(() =>
+      expect(stream.confirmed).toEqual([
+        { lsn: '0/220', durable: '0/220' },
+        { lsn: '0/320', durable: '0/320' },
+      ]),
+    );
+    expect(Date.now() - silentSince).toBeGreaterThan(300);
+    controller.abort();
+    await done;
+  });
+
+  it('skips whole transactions an earlier run wrote, by commit LSN at Begin and by end LSN at Commit', async () => {
+    writer.append({ commitLsn: '0/100', xid: 1, commitTimeMs: null, table: { schema: 'app', name: 't' }, op: 'insert', keyColumns: ['id'], columns: ['id', 'v'], newValues: ['1', 'v1'], oldKey: null });
+    writer.endTransaction('0/300');
+    await writer.commit();
+    await writer.close();
+    writer = openQueueWriter({ store, queueDir: join(root, 'queue'), stream: 'source-to-target' });
+
+    const { done, controller } = run();
+    stream.push(
+      begin(0x100, 1), rel(), insert('1'), commit(0x2f0, 0x300), // written before: skipped at Begin
+      begin(0x300, 2), insert('X'), commit(0x300, 0x300), // equal commit and end LSNs (YugabyteDB-like) at the durable end: skipped at Commit
+      begin(0x300, 3), insert('2'), commit(0x340, 0x350), // new
+      keepalive(0x400),
+    );
+    await eventually(() => expect(stream.confirmed).toHaveLength(3));
+    controller.abort();
+    const result = await done;
+    expect(await events()).toEqual(['1:insert:1@0/100', '2:insert:2@0/300']);
+    expect(result.metrics).toMatchObject({ skippedTransactions: 2, transactionsThisRun: 1, eventsThisRun: 1, totalEvents: 2 });
+    // The skipped ends (durable from the earlier run) and the new one after its commit.
+    expect(stream.confirmed).toEqual([
+      { lsn: '0/300', durable: '0/300' },
+      { lsn: '0/350', durable: '0/350' },
+      { lsn: '0/400', durable: '0/350' },
+    ]);
+  });
+
+  it('an abort in the middle of a transaction keeps the ended ones and drops the open one', async () => {
+    const { done, controller } = run();
+    stream.push(begin(0x100), rel(), insert('1'), commit(0x110, 0x120), begin(0x200), insert('2'), insert('3'));
+    await eventually(() => expect(writer.nextVsn).toBe(4));
+    controller.abort();
+    const result = await done;
+    expect(result.durable).toEqual({ lastVsn: 1, endLsn: '0/120' });
+    expect(stream.confirmed.map((c) => c.lsn)).toEqual(['0/120']);
+    expect(await events()).toEqual(['1:insert:1@0/100']);
+    expect(writer.nextVsn).toBe(2);
+  });
+
+  const stops: [string, StreamItem[], string, Partial<RunCaptureOptions>?][] = [
+    ['a TRUNCATE', [x({ tag: 'truncate', relations: [T] })], 'truncate'],
+    ['an ADD COLUMN', [rel(relation([['id', true], ['v', false], ['w', false]])), insert('9')], 'schema-changed'],
+    ['a renamed table', [rel(relation([['id', true], ['v', false]], 'renamed'))], 'schema-changed'],
+    ['a changed key', [rel(relation([['id', false], ['v', true]]))], 'schema-changed'],
+    ['an UPDATE without a key', [rel(relation([['id', false], ['v', false]], 'nokey', 99)), update('9', relation([['id', false], ['v', false]], 'nokey', 99))], 'no-replica-identity'],
+    ['a streamed transaction', [x({ tag: 'stream-start' })], 'unsupported-stream'],
+    ['columns other than expected', [], 'schema-changed', { expectedColumns: () => ['id', 'v', 'extra'] }],
+  ];
+  for (const [what, offending, reason, options] of stops) {
+    it(`stops at ${what} with the open transaction discarded and nothing of it acknowledged`, async () => {
+      const { done } = run(options);
+      stream.push(begin(0x100), rel(), insert('1'), commit(0x110, 0x120), begin(0x200), insert('2'), ...offending, commit(0x210, 0x220));
+      const error = await done.catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(CaptureStoppedError);
+      expect(error).toMatchObject({ reason });
+      expect((error as CaptureStoppedError).hint).toBeTruthy();
+      expect(stream.stopped).toBe(true);
+      const written = await events();
+      if (what === 'columns other than expected') {
+        // The very first Relation message differs: nothing is written at all.
+        expect(written).toEqual([]);
+        expect(stream.confirmed).toEqual([]);
+      } else {
+        expect(written).toEqual(['1:insert:1@0/100']);
+        expect(stream.confirmed.map((c) => c.lsn)).toEqual(['0/120']);
+      }
+      expect(writer.inTransaction).toBe(false);
+    });
+  }
+
+  it('accepts a Relation message that repeats the same description, and keeps unchanged values apart from NULL', async () => {
+    const { done, controller } = run();
+    stream.push(begin(0x100), rel(), insert('1'), rel(relation([['id', true], ['v', false]])), update('1'), x({ tag: 'insert', relation: T, newTuple: ['2', null] }), commit(0x110, 0x120));
+    await eventually(() => expect(writer.nextVsn).toBe(4));
+    controller.abort();
+    await done;
+    const queued = await readQueue(store, join(root, 'queue'));
+    expect(queued.map((e) => e.newValues)).toEqual([
+      ['1', 'v1'],
+      ['1', UNCHANGED],
+      ['2', null],
+    ]);
+  });
+});
