@@ -60,6 +60,14 @@ export const START_CLEAN_SCOPES: Readonly<Record<string, CleanScope>> = {
         DELETE FROM snapshot_runs;
         DELETE FROM snapshot_sequences;
       `);
+      // The change queue's files go with data/queue, so its bookkeeping goes too, and with it the
+      // record of the live export (the command itself drops the slot and publication on the source).
+      store.db.exec(`
+        DELETE FROM queue_importers WHERE stream = 'source-to-target';
+        DELETE FROM queue_segments WHERE stream = 'source-to-target';
+        UPDATE queue_streams SET last_vsn = 0, last_end_lsn = NULL WHERE stream = 'source-to-target';
+        DELETE FROM live_exports WHERE stream = 'source-to-target';
+      `);
     },
   },
 };

@@ -248,6 +248,33 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
       for (const stream of ['source-to-target', 'target-to-source']) insert.run(stream, context.now);
     },
   },
+  {
+    version: 5,
+    name: 'live exports',
+    up(db) {
+      // Written by `export data from source --export-type snapshot-and-changes` (src/state/live-export-store.ts),
+      // read by `import data to target` to know that a change stream follows the snapshot. One row per
+      // stream: the slot and publication godwit created on the capturing database, the slot's consistent
+      // point (the snapshot is the database exactly there; the stream starts there), and the state:
+      // 'creating' (row written before anything was created), 'snapshot' (slot created, snapshot being
+      // read under the slot's exported snapshot), 'streaming' (the snapshot is complete; from then on only
+      // the change stream runs, and a restart resumes it from the slot).
+      db.exec(`
+        CREATE TABLE live_exports (
+          stream            TEXT PRIMARY KEY CHECK (stream IN ('source-to-target', 'target-to-source')),
+          slot_name         TEXT NOT NULL,
+          publication_name  TEXT NOT NULL,
+          state             TEXT NOT NULL CHECK (state IN ('creating', 'snapshot', 'streaming')),
+          consistent_point  TEXT,
+          snapshot_name     TEXT,
+          started_at        TEXT NOT NULL,
+          snapshot_done_at  TEXT,
+          updated_at        TEXT NOT NULL,
+          CHECK ((state = 'creating') = (consistent_point IS NULL))
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 /** Checks that a migration list is usable (1..n, in order) so a bad edit fails loudly in tests. */

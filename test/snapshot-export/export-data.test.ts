@@ -122,8 +122,9 @@ describe('export data from source refuses bad input clearly', () => {
     expect(p.code).toBe(2);
     expect(p.stderr).toContain('is a partition of everything.measurements');
     const live = await exportData(exportDir, db, ['--export-type', 'snapshot-and-changes']);
-    expect(live.code).toBe(6);
-    expect(live.stderr).toContain('snapshot-and-changes (live migration) is not available yet');
+    // The fixture has tables without a key: the live export refuses before creating anything (test/live-export covers it).
+    expect(live.code).toBe(7);
+    expect(live.stderr).toContain('NOT ready for change capture');
     expect(existsSync(join(exportDir, 'data')) ? readdirSync(join(exportDir, 'data')).filter((n) => n !== 'queue') : []).toEqual([]);
 
     // A list selects only those tables; --start-clean starts over with another list.

@@ -1,9 +1,10 @@
 // What `godwit export data from source` does (loaded only when it runs): the consistent snapshot of
 // every selected table into data/, with progress and the export status table at the end.
-import { ExitCode, GodwitError, UsageError } from '../../core/errors.js';
+import { UsageError } from '../../core/errors.js';
 import { displayIdent } from '../../core/identifiers.js';
 import { readSourceCatalog } from '../../state/catalog-store.js';
 import type { SnapshotChunk } from '../../state/snapshot-store.js';
+import type { MigrationStore } from '../../state/store.js';
 import { DEFAULT_CHUNK_PAGES } from '../../snapshot/export/chunk-plan.js';
 import { exportSnapshot } from '../../snapshot/export/export-snapshot.js';
 import { readExportStatus } from '../../snapshot/export/export-status.js';
@@ -11,20 +12,21 @@ import { postgresSnapshotEngine } from '../../engines/postgres/snapshot/snapshot
 import { barProgress, logProgress } from '../../snapshot/export/progress-renderers.js';
 import type { CommandContext } from '../command-context.js';
 import { renderExportStatusTable } from './export-data-status.run.js';
+import { runLiveExportCommand } from './export-data-from-source.live.js';
 
 /** Environment knobs for tests and tuning: chunk size in 8 kB pages, and a delay before each chunk (tests only). */
 const CHUNK_PAGES_ENV = 'GODWIT_SNAPSHOT_CHUNK_PAGES';
 const CHUNK_DELAY_ENV = 'GODWIT_TEST_CHUNK_DELAY_MS';
+/** How often the live export prints its metrics table (milliseconds; default 10 s). */
+const METRICS_INTERVAL_ENV = 'GODWIT_EXPORT_METRICS_INTERVAL_MS';
 
 /** The action of `godwit export data from source` (the spec is in export-data-from-source.ts). */
 export async function run(context: CommandContext): Promise<void> {
   const { exportDir, store, terminal, logger, settings } = context;
   if (exportDir === undefined || store === undefined) throw new Error('export data from source runs in an export directory');
   if (settings.options.string('export-type') === 'snapshot-and-changes') {
-    throw new GodwitError('--export-type snapshot-and-changes (live migration) is not available yet in this version of godwit.', {
-      exitCode: ExitCode.notAvailable,
-      hint: 'Use --export-type snapshot-only for an offline copy (stop the application first).',
-    });
+    await runLive(context, store);
+    return;
   }
   const catalog = readSourceCatalog(store);
   assertSameSchemas(context, catalog.schemas);
@@ -80,6 +82,19 @@ export async function run(context: CommandContext): Promise<void> {
     store.setPhaseStatus('export-data-from-source', 'failed', String(error));
     throw error;
   }
+}
+
+/** `--export-type snapshot-and-changes`: the live export (src/capture/live-export.ts), rendered here. */
+async function runLive(context: CommandContext, store: MigrationStore): Promise<void> {
+  const catalog = readSourceCatalog(store);
+  assertSameSchemas(context, catalog.schemas);
+  const delayMs = positiveIntFromEnv(CHUNK_DELAY_ENV);
+  await runLiveExportCommand(context, {
+    catalog,
+    chunkPages: positiveIntFromEnv(CHUNK_PAGES_ENV) ?? DEFAULT_CHUNK_PAGES,
+    metricsIntervalMs: positiveIntFromEnv(METRICS_INTERVAL_ENV) ?? 10_000,
+    beforeChunk: delayMs === undefined ? undefined : (chunk: SnapshotChunk) => delay(delayMs, chunk),
+  });
 }
 
 /** The data export copies the tables of the catalog `export schema` recorded: other schemas given now are a mistake. */

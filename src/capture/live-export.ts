@@ -1,0 +1,290 @@
+// `export data from source --export-type snapshot-and-changes`: the live export (issue 5, part 1).
+//
+// 1. Readiness: the source is checked before anything is created; a blocker ends the run with the fixes
+//    (NotReadyError) and nothing on the source or in the store changed.
+// 2. The store records that the live export starts, with its slot and publication names (live_exports,
+//    state 'creating'), then the publication (FOR TABLE the selected tables, publish_via_partition_root)
+//    and the slot with an exported snapshot are created; the slot's consistent point is recorded
+//    (state 'snapshot').
+// 3. The snapshot is read under the slot's exported snapshot (invariant 1: the snapshot is the database
+//    exactly at the consistent point, where the slot's stream starts); once complete the store says
+//    'streaming'.
+// 4. The change stream runs through runCapture into data/queue until the signal aborts, reconnecting
+//    after a resumable ReplicationError (a walsender serves one START_REPLICATION per session) with the
+//    same queue writer.
+// A restart after the snapshot completed skips to 4 (readiness in resume mode). A restart while the
+// snapshot was being read cannot continue: the slot's snapshot ended with the process that held it, and
+// reading the rest under another snapshot would miss or double changes. It refuses and names
+// --start-clean, which drops the slot and publication (dropLiveExportObjects) and the exported files.
+
+import type { QualifiedName } from '../core/identifiers.js';
+import { quoteIdent } from '../core/identifiers.js';
+import type { DatabaseSettings } from '../core/database-settings.js';
+import { StateError, describeError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { formatLsn } from '../core/lsn.js';
+import { assertCaptureReady, type ReadinessReport } from '../engines/capture-readiness.js';
+import type { DatabaseConnection } from '../engines/postgres/connect.js';
+import { postgresCaptureReadiness } from '../engines/postgres/readiness/index.js';
+import { ReplicationConnection, ReplicationError } from '../engines/postgres/replication/index.js';
+import { openSlotSnapshotSource, slotSnapshotEngine } from '../engines/postgres/snapshot/slot-snapshot-source.js';
+import type { SnapshotEngine } from '../engines/snapshot-engine.js';
+import type { SourceCatalog } from '../engines/source-catalog.js';
+import { exportSnapshot, type SnapshotExportOptions, type SnapshotExportSummary } from '../snapshot/export/export-snapshot.js';
+import { selectTables } from '../snapshot/export/table-selection.js';
+import {
+  getLiveExport,
+  recordLiveExportSlot,
+  recordLiveExportStarted,
+  recordLiveExportStreaming,
+  type LiveExport,
+} from '../state/live-export-store.js';
+import { getQueueStreamHead } from '../state/queue-store.js';
+import { hasSnapshotPlan, listSnapshotTables } from '../state/snapshot-store.js';
+import type { MigrationStore } from '../state/store.js';
+import { runCapture } from './run-capture.js';
+import { openQueueWriter } from './queue/segment-writer.js';
+import { ExportRates, type LiveExportMetrics } from './live-metrics.js';
+import type { ExpectedColumns } from './relation-guard.js';
+
+const STREAM = 'source-to-target' as const;
+
+/** The slot and publication of a migration: `godwit_` and the first 12 hex digits of its id (valid, lower case, short). */
+export function liveExportNames(migrationId: string): { slotName: string; publicationName: string } {
+  const hex = migrationId.replaceAll('-', '').toLowerCase().slice(0, 12);
+  if (!/^[0-9a-f]{12}$/.test(hex)) throw new Error(`migration id ${migrationId} is not a UUID`);
+  return { slotName: `godwit_${hex}`, publicationName: `godwit_${hex}` };
+}
+
+export interface LiveExportOptions {
+  store: MigrationStore;
+  dataDir: string;
+  queueDir: string;
+  catalog: SourceCatalog;
+  include: readonly QualifiedName[];
+  exclude: readonly QualifiedName[];
+  parallelJobs: number;
+  textOnly: boolean;
+  chunkPages: number;
+  /** Proven settings of the source (password filled in). */
+  settings: DatabaseSettings;
+  /** Opens an ordinary connection to the source (the caller's connect). */
+  connect(): Promise<DatabaseConnection>;
+  /** The snapshot engine of the offline copy: its readers join the slot's snapshot. */
+  baseEngine: SnapshotEngine;
+  applicationName: string;
+  logger: Logger;
+  signal: AbortSignal;
+  snapshotProgress?: SnapshotExportOptions['progress'];
+  beforeChunk?: SnapshotExportOptions['beforeChunk'];
+  /** The readiness report (warnings and notes are worth showing even when ready). */
+  onReadiness?(report: ReadinessReport): void;
+  /** The snapshot part finished in this run. */
+  onSnapshotDone?(summary: SnapshotExportSummary): void;
+  /** Streaming starts (after the snapshot, or at once on a restart). */
+  onStreaming?(live: LiveExport, resumed: boolean): void;
+  /** The metrics table's figures, every metricsIntervalMs and once at the end. */
+  onMetrics?(metrics: LiveExportMetrics): void;
+  metricsIntervalMs?: number;
+}
+
+export interface LiveExportResult {
+  /** True when this run read the snapshot; false when it resumed streaming. */
+  snapshotThisRun: boolean;
+  metrics: LiveExportMetrics;
+}
+
+/** Runs the live export until the signal aborts (then resolves) or a stop or failure (then throws). */
+export async function runLiveExport(options: LiveExportOptions): Promise<LiveExportResult> {
+  const { store, logger } = options;
+  const names = liveExportNames(store.getMigrationId());
+  const recorded = getLiveExport(store, STREAM);
+  if (recorded !== undefined && recorded.state !== 'streaming') {
+    throw new StateError(
+      'An earlier run of this snapshot-and-changes export was interrupted before its snapshot was complete. ' +
+        'A snapshot-and-changes export cannot resume a snapshot: the snapshot exported by the replication slot ended with that run, ' +
+        'and reading the rest under another snapshot would miss or double changes.',
+      {
+        hint:
+          `Run the same command with --start-clean: it drops godwit's replication slot "${recorded.slotName}" and publication ` +
+          `"${recorded.publicationName}" on the source and the exported files, then exports again.`,
+      },
+    );
+  }
+  if (recorded === undefined && hasSnapshotPlan(store)) {
+    throw new StateError('This export directory holds a snapshot-only export: a live export needs its own snapshot, taken with its replication slot.', {
+      hint: 'Run the same command with --start-clean to discard the snapshot-only export and start the live export.',
+    });
+  }
+  const selected = selectTables(options.catalog, options.include, options.exclude);
+  const resume = recorded !== undefined;
+
+  // 1. Readiness, then (first run) the record and the publication, on one ordinary connection.
+  const connection = await options.connect();
+  try {
+    const report = await postgresCaptureReadiness(connection.client, connection.server, { role: 'source' }).checkCaptureReadiness({
+      tables: selected.map((t) => ({ schema: t.schema, name: t.name })),
+      slotName: names.slotName,
+      publicationName: names.publicationName,
+      resume,
+    });
+    options.onReadiness?.(report);
+    assertCaptureReady(report);
+    if (!resume) {
+      recordLiveExportStarted(store, STREAM, names.slotName, names.publicationName);
+      const tables = selected.map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`).join(', ');
+      await connection.client.query(
+        `CREATE PUBLICATION ${quoteIdent(names.publicationName)} FOR TABLE ${tables} WITH (publish_via_partition_root = true)`,
+      );
+      logger.info(`created publication ${names.publicationName} for ${selected.length} table(s)`);
+    }
+  } finally {
+    await connection.client.end().catch(() => undefined);
+  }
+
+  // 2-3. The slot with its exported snapshot, and the snapshot read under it.
+  let snapshotThisRun = false;
+  if (!resume) {
+    const replication = await ReplicationConnection.open(options.settings, { applicationName: options.applicationName, logger });
+    try {
+      const created = await replication.createSlot(names.slotName);
+      if (created.snapshotName === undefined) throw new StateError(`Creating replication slot "${names.slotName}" exported no snapshot.`);
+      recordLiveExportSlot(store, STREAM, formatLsn(created.consistentPoint), created.snapshotName);
+      const engine = slotSnapshotEngine(options.baseEngine, () =>
+        openSlotSnapshotSource({ settings: options.settings, replication, applicationName: options.applicationName, logger }),
+      );
+      const summary = await exportSnapshot({
+        store,
+        dataDir: options.dataDir,
+        foreignDirs: [options.queueDir],
+        catalog: options.catalog,
+        engine,
+        include: options.include,
+        exclude: options.exclude,
+        parallelJobs: options.parallelJobs,
+        textOnly: options.textOnly,
+        chunkPages: options.chunkPages,
+        logger,
+        progress: options.snapshotProgress,
+        signal: options.signal,
+        beforeChunk: options.beforeChunk,
+      });
+      recordLiveExportStreaming(store, STREAM);
+      snapshotThisRun = true;
+      options.onSnapshotDone?.(summary);
+    } finally {
+      await replication.close();
+    }
+  }
+
+  // 4. The change stream.
+  const live = getLiveExport(store, STREAM);
+  if (live === undefined) throw new Error('the live export record vanished');
+  return { snapshotThisRun, metrics: await streamChanges(options, live, resume) };
+}
+
+/** Captures the slot's stream into the queue until the signal aborts; reconnects after resumable failures. */
+async function streamChanges(options: LiveExportOptions, live: LiveExport, resumed: boolean): Promise<LiveExportMetrics> {
+  const { store, logger, signal } = options;
+  const expected = expectedColumns(store);
+  const writer = openQueueWriter({ store, queueDir: options.queueDir, stream: STREAM });
+  const rates = new ExportRates(getQueueStreamHead(store, STREAM).lastVsn, Date.now());
+  const figures = (): LiveExportMetrics => rates.sample(getQueueStreamHead(store, STREAM).lastVsn, Date.now());
+  const timer = setInterval(() => options.onMetrics?.(figures()), options.metricsIntervalMs ?? 10_000);
+  timer.unref();
+  options.onStreaming?.(live, resumed);
+  let failures = 0;
+  try {
+    while (!signal.aborted) {
+      let connection: ReplicationConnection | undefined;
+      try {
+        connection = await ReplicationConnection.open(options.settings, { applicationName: options.applicationName, logger });
+        const confirmed = (await connection.readSlot(live.slotName))?.confirmedFlushLsn;
+        const stream = await connection.startReplication({
+          slotName: live.slotName,
+          startLsn: 0n,
+          publicationNames: [live.publicationName],
+          protocolVersion: 1,
+        });
+        failures = 0;
+        const result = await runCapture({ stream, queue: writer, slotConfirmedLsn: confirmed, signal, expectedColumns: expected, logger });
+        if (result.end === 'aborted') break;
+        logger.warn('the replication stream ended; reconnecting');
+      } catch (error) {
+        if (!(error instanceof ReplicationError && error.resumable) || signal.aborted) {
+          if (signal.aborted && error instanceof ReplicationError && error.resumable) break;
+          throw error;
+        }
+        failures += 1;
+        if (failures > 100) throw error;
+        const wait = Math.min(5_000, 100 * 2 ** Math.min(failures, 6));
+        logger.info(`replication ${error.reason} (${describeError(error)}); reconnecting in ${wait} ms`);
+        await sleep(wait, signal);
+      } finally {
+        await connection?.close();
+      }
+    }
+  } finally {
+    clearInterval(timer);
+    await writer.close();
+  }
+  const last = figures();
+  options.onMetrics?.(last);
+  return last;
+}
+
+/** The columns each table's snapshot read: a Relation message that differs stops the capture (DDL). */
+function expectedColumns(store: MigrationStore): ExpectedColumns {
+  const byName = new Map(listSnapshotTables(store).map((t) => [JSON.stringify([t.schema, t.name]), t.columns]));
+  return (table) => byName.get(JSON.stringify([table.schema, table.name]));
+}
+
+/** --start-clean of a live export: drops godwit's slot (waiting for a killed run's walsender) and publication, if they exist. */
+export async function dropLiveExportObjects(
+  options: Pick<LiveExportOptions, 'settings' | 'connect' | 'applicationName' | 'logger'>,
+  migrationId: string,
+): Promise<{ slotDropped: boolean; publicationDropped: boolean }> {
+  const names = liveExportNames(migrationId);
+  const connection = await options.connect();
+  let slotExists: boolean;
+  let publicationExists: boolean;
+  try {
+    const slot = await connection.client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [names.slotName]);
+    slotExists = (slot.rowCount ?? 0) > 0;
+    const publication = await connection.client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [names.publicationName]);
+    publicationExists = (publication.rowCount ?? 0) > 0;
+  } finally {
+    await connection.client.end().catch(() => undefined);
+  }
+  let slotDropped = false;
+  if (slotExists) {
+    const replication = await ReplicationConnection.open(options.settings, { applicationName: options.applicationName, logger: options.logger });
+    try {
+      slotDropped = await replication.dropSlot(names.slotName, { wait: true });
+    } finally {
+      await replication.close();
+    }
+  }
+  if (publicationExists) {
+    const again = await options.connect();
+    try {
+      await again.client.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(names.publicationName)}`);
+    } finally {
+      await again.client.end().catch(() => undefined);
+    }
+  }
+  options.logger.info(`--start-clean: slot ${names.slotName} ${slotDropped ? 'dropped' : 'absent'}, publication ${names.publicationName} ${publicationExists ? 'dropped' : 'absent'}`);
+  return { slotDropped, publicationDropped: publicationExists };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}
