@@ -124,7 +124,12 @@ export async function fakeExport(
   server: HarnessServer,
   database: string,
   schemas: string[],
-  options: { only?: 'plan' | 'files'; segmentRows?: number } = {},
+  options: {
+    only?: 'plan' | 'files';
+    segmentRows?: number;
+    /** 'replication-slot' records the run as a live export's snapshot (the import then applies the change stream). */
+    kind?: 'exported-snapshot' | 'replication-slot';
+  } = {},
 ): Promise<void> {
   const client = new pg.Client(adminConfig(server, database));
   await client.connect();
@@ -136,7 +141,7 @@ export async function fakeExport(
     if (options.only !== 'files') recordSnapshotPlan(store, plan.tables, plan.chunks);
     if (options.only === 'plan') return;
     const runId = `run-${Date.now()}`;
-    recordSnapshotRun(store, runId, 'exported-snapshot');
+    recordSnapshotRun(store, runId, options.kind ?? 'exported-snapshot');
     for (const chunk of plan.chunks) {
       const table = plan.tables.find((t) => t.tableKey === chunk.tableKey);
       if (table === undefined) throw new Error('no table');

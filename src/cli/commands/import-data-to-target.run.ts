@@ -6,6 +6,7 @@ import { IMPORT_DATA_PHASE, DEFAULT_BATCH_BYTES, importSnapshotData, type Import
 import { startCleanImport, tablesToTruncate } from '../../snapshot/import/import-start-clean.js';
 import { postgresLoaderSessions } from '../../engines/postgres/snapshot/loader-sessions.js';
 import { logLineProgress, terminalProgress } from '../../snapshot/import/progress-renderers.js';
+import { snapshotRunKind } from '../../state/snapshot-store.js';
 import type { CommandContext } from '../command-context.js';
 
 /** The action of `godwit import data to target` (the spec is in import-data-to-target.ts). */
@@ -68,6 +69,41 @@ export async function run(context: CommandContext): Promise<void> {
     parts.push(`${summary.postSnapshot.built} indexes and keys built` + (summary.postSnapshot.alreadyThere > 0 ? ` (${summary.postSnapshot.alreadyThere} already there)` : ''));
   }
   parts.push(summary.sequencesSkippedReason === undefined ? `${summary.sequencesSet} sequences set` : `sequences not set (${summary.sequencesSkippedReason})`);
-  store.setPhaseStatus(IMPORT_DATA_PHASE, 'done', parts.join(', '));
-  terminal.print(`import data to target: ${parts.join(', ')}.`);
+  if (snapshotRunKind(store) !== 'replication-slot') {
+    store.setPhaseStatus(IMPORT_DATA_PHASE, 'done', parts.join(', '));
+    terminal.print(`import data to target: ${parts.join(', ')}.`);
+    return;
+  }
+
+  // A live migration (the snapshot was taken under a replication slot): apply the change stream until stopped.
+  terminal.print(`import data to target: snapshot part done: ${parts.join(', ')}.`);
+  store.setPhaseStatus(IMPORT_DATA_PHASE, 'running', `snapshot loaded (${parts.join(', ')}); applying the change stream`);
+  const { runLiveImport } = await import('../../apply/live-import.js');
+  const channels = parallelJobs;
+  const apply = await createPool(target, { applicationName: `godwit ${context.name}`, logger, max: channels + 1 });
+  const applySessions = postgresLoaderSessions(apply.pool, channels + 1, { user: target.user, database: target.database });
+  try {
+    const live = await runLiveImport({
+      store,
+      queueDir: exportDir.queueDir,
+      sessions: applySessions,
+      migrationId: store.getMigrationId(),
+      channels,
+      signal: context.signal,
+      logger,
+      print: (text) => terminal.print(text),
+    });
+    const why = context.signal.reason instanceof Error ? context.signal.reason.message : 'stopped.';
+    const detail = `change apply stopped (${why.replace(/\.$/, '')}): every event up to vsn ${live.appliedThroughVsn} of ${live.headVsn} applied; run the same command to resume`;
+    store.setPhaseStatus(IMPORT_DATA_PHASE, 'running', detail);
+    terminal.print(
+      `import data to target: stopped (${why.replace(/\.$/, '')}) after applying ${live.eventsApplied} events in this run; every event up to vsn ${live.appliedThroughVsn} ` +
+        `of ${live.headVsn} is applied. It can be resumed by running the same command.`,
+    );
+  } catch (error) {
+    store.setPhaseStatus(IMPORT_DATA_PHASE, 'failed', error instanceof Error ? error.message : String(error));
+    throw error;
+  } finally {
+    await applySessions.end();
+  }
 }

@@ -2,6 +2,7 @@
 // (the report data itself stays pure: report-data.ts).
 
 import type { MigrationStore } from '../../state/store.js';
+import { readAppliedChangeCounts } from '../../state/apply-counts-store.js';
 import {
   exportedRowsByTable,
   importedRowsByTable,
@@ -20,6 +21,7 @@ export function dataMigrationReportFromStore(store: MigrationStore, finalRowCoun
     exportedSnapshotRows: exportedRowsByTable(store),
     importedSnapshotRows: importedRowsByTable(store),
     finalRowCounts,
+    importedChanges: readAppliedChangeCounts(store, 'source-to-target'),
   });
 }
 

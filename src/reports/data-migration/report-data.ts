@@ -35,6 +35,8 @@ export interface DataMigrationInput {
   exportedSnapshotRows: ReadonlyMap<string, number>;
   importedSnapshotRows: ReadonlyMap<string, number>;
   finalRowCounts?: ReadonlyMap<string, number>;
+  /** Change events the importer applied per table (the live part); absent or missing tables count 0. */
+  importedChanges?: ReadonlyMap<string, { inserts: number; updates: number; deletes: number }>;
 }
 
 const COUNTS = [
@@ -51,7 +53,8 @@ const COUNTS = [
 
 /** Builds the report from counts. */
 export function buildDataMigrationReport(input: DataMigrationInput): DataMigrationReport {
-  const tables = [...input.tables].sort().map(
+  const names = new Set([...input.tables, ...(input.importedChanges?.keys() ?? [])]);
+  const tables = [...names].sort().map(
     (table): DataMigrationRow => ({
       table,
       exportedSnapshotRows: input.exportedSnapshotRows.get(table) ?? 0,
@@ -60,9 +63,9 @@ export function buildDataMigrationReport(input: DataMigrationInput): DataMigrati
       exportedInserts: 0,
       exportedUpdates: 0,
       exportedDeletes: 0,
-      importedInserts: 0,
-      importedUpdates: 0,
-      importedDeletes: 0,
+      importedInserts: input.importedChanges?.get(table)?.inserts ?? 0,
+      importedUpdates: input.importedChanges?.get(table)?.updates ?? 0,
+      importedDeletes: input.importedChanges?.get(table)?.deletes ?? 0,
       finalRowCount: input.finalRowCounts?.get(table) ?? null,
     }),
   );
