@@ -4,32 +4,11 @@
 // or so and when it stops, so a SIGKILL may lose the counts of the last second (never count twice:
 // events replayed after a restart are not counted by the apply engine).
 //
-// The table is meant to become store migration 6 (migration 5 is being added by the live export
-// work at the same time, and migrations must run 1..n without gaps): until then it is created here on
-// first use with the same statement (CREATE TABLE IF NOT EXISTS), so that appending
-// `{ version: 6, name: 'applied change counts', up: (db) => db.exec(APPLIED_CHANGE_COUNTS_SQL) }`
-// later changes nothing for stores that already have it.
+// The table is store migration 6.
 
 import type { QueueStream } from '../core/change-event.js';
 import { quoteIdent } from '../core/identifiers.js';
 import type { MigrationStore } from './store.js';
-
-/** The table's definition (idempotent). */
-export const APPLIED_CHANGE_COUNTS_SQL = `
-  CREATE TABLE IF NOT EXISTS applied_change_counts (
-    stream      TEXT NOT NULL CHECK (stream IN ('source-to-target', 'target-to-source')),
-    importer    TEXT NOT NULL,
-    table_key   TEXT NOT NULL,
-    schema_name TEXT NOT NULL,
-    table_name  TEXT NOT NULL,
-    inserts     INTEGER NOT NULL CHECK (inserts >= 0),
-    updates     INTEGER NOT NULL CHECK (updates >= 0),
-    deletes     INTEGER NOT NULL CHECK (deletes >= 0),
-    truncates   INTEGER NOT NULL CHECK (truncates >= 0),
-    updated_at  TEXT NOT NULL,
-    PRIMARY KEY (stream, importer, table_key)
-  ) STRICT;
-`;
 
 /** One table's applied change counts; `tableKey` is `"schema"."name"` like the snapshot tables. */
 export interface AppliedChangeCounts {
@@ -42,14 +21,6 @@ export interface AppliedChangeCounts {
   truncates: number;
 }
 
-const ensured = new WeakSet<object>();
-
-function ensureTable(store: MigrationStore): void {
-  if (ensured.has(store.db)) return;
-  store.db.exec(APPLIED_CHANGE_COUNTS_SQL);
-  ensured.add(store.db);
-}
-
 /** The report's key of a table. */
 export function countsTableKey(schema: string, name: string): string {
   return `${quoteIdent(schema)}.${quoteIdent(name)}`;
@@ -57,10 +28,6 @@ export function countsTableKey(schema: string, name: string): string {
 
 /** The counts recorded for `importer` of `stream`, by table key. */
 export function readAppliedChangeCounts(store: MigrationStore, stream: QueueStream, importer?: string): Map<string, AppliedChangeCounts> {
-  // Readers (reports) do not create the table: a store no importer wrote to has no counts.
-  if (!ensured.has(store.db) && store.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'applied_change_counts'").get() === undefined) {
-    return new Map();
-  }
   const rows = store.db
     .prepare(
       `SELECT table_key, schema_name, table_name, sum(inserts) AS inserts, sum(updates) AS updates, sum(deletes) AS deletes, sum(truncates) AS truncates
@@ -86,7 +53,6 @@ export function readAppliedChangeCounts(store: MigrationStore, stream: QueueStre
 /** Replaces the recorded counts of the given tables (absolute values, never lower than recorded). */
 export function recordAppliedChangeCounts(store: MigrationStore, stream: QueueStream, importer: string, counts: readonly AppliedChangeCounts[]): void {
   if (counts.length === 0) return;
-  ensureTable(store);
   const now = store.now();
   store.transaction((db) => {
     const upsert = db.prepare(
@@ -102,6 +68,5 @@ export function recordAppliedChangeCounts(store: MigrationStore, stream: QueueSt
 
 /** Forgets the counts of `importer` (with the target's apply bookkeeping, on a start over). */
 export function clearAppliedChangeCounts(store: MigrationStore, stream: QueueStream, importer: string): void {
-  ensureTable(store);
   store.db.prepare('DELETE FROM applied_change_counts WHERE stream = ? AND importer = ?').run(stream, importer);
 }

@@ -275,6 +275,30 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
       `);
     },
   },
+  {
+    version: 6,
+    name: 'applied change counts',
+    up(db) {
+      // Per-table counts of the change events an importer applied, for the data-migration report
+      // (src/state/apply-counts-store.ts). CREATE ... IF NOT EXISTS: stores written before this
+      // migration existed created the table on first use.
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS applied_change_counts (
+          stream      TEXT NOT NULL CHECK (stream IN ('source-to-target', 'target-to-source')),
+          importer    TEXT NOT NULL,
+          table_key   TEXT NOT NULL,
+          schema_name TEXT NOT NULL,
+          table_name  TEXT NOT NULL,
+          inserts     INTEGER NOT NULL CHECK (inserts >= 0),
+          updates     INTEGER NOT NULL CHECK (updates >= 0),
+          deletes     INTEGER NOT NULL CHECK (deletes >= 0),
+          truncates   INTEGER NOT NULL CHECK (truncates >= 0),
+          updated_at  TEXT NOT NULL,
+          PRIMARY KEY (stream, importer, table_key)
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 /** Checks that a migration list is usable (1..n, in order) so a bad edit fails loudly in tests. */
