@@ -1,12 +1,13 @@
 // `godwit archive changes`: frees disk from change segments every importer has applied.
-import type { CommandSpec } from '../command-spec.js';
+import { lazyRun, type CommandSpec } from '../command-spec.js';
 
 export const archiveChanges: CommandSpec = {
   words: ['archive', 'changes'],
   summary: 'delete or move change segments that every importer has applied',
   description:
     'Runs until the migration ends, deleting (policy delete) or moving to the archive directory (policy archive) ' +
-    'every change segment that all importers have applied; never the segment being written.',
+    'every change segment that all importers have applied; never the segment being written. Stops with exit status 0 ' +
+    'on SIGINT/SIGTERM; run it again to continue.',
   options: [
     {
       name: 'policy',
@@ -20,12 +21,12 @@ export const archiveChanges: CommandSpec = {
       name: 'fs-utilization-threshold',
       kind: { type: 'int', min: 0, max: 100 },
       valueName: 'PERCENT',
-      default: 70,
-      description: 'start freeing space once the file system is this full',
+      description: 'free segments only while the export directory\'s file system is more than this many percent used (default: always)',
     },
   ],
   databases: [],
   needsExportDir: true,
   exclusive: true,
   ownsState: false,
+  run: lazyRun(() => import('./archive-changes.run.js')),
 };
