@@ -93,6 +93,11 @@ export class CaptureCounters {
     this.skipped += 1;
   }
 
+  /** Per table, the changes of the ended transactions that the next queue commit makes durable. */
+  endedTables(): TableChangeCounts[] {
+    return [...this.ended.tables.values()].map((counts) => ({ ...counts }));
+  }
+
   /** A queue commit returned: what waited is durable, and `lastVsn` is the stream's durable end. */
   committed(lastVsn: number, now: number): void {
     merge(this.durable, this.ended);

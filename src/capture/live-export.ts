@@ -42,6 +42,7 @@ import {
 import { getQueueStreamHead } from '../state/queue-store.js';
 import { hasSnapshotPlan, listSnapshotTables } from '../state/snapshot-store.js';
 import type { MigrationStore } from '../state/store.js';
+import { addExportedChangeCounts } from '../state/exported-counts-store.js';
 import { runCapture } from './run-capture.js';
 import { openQueueWriter } from './queue/segment-writer.js';
 import { ExportRates, type LiveExportMetrics } from './live-metrics.js';
@@ -207,7 +208,15 @@ async function streamChanges(options: LiveExportOptions, live: LiveExport, resum
           protocolVersion: 1,
         });
         failures = 0;
-        const result = await runCapture({ stream, queue: writer, slotConfirmedLsn: confirmed, signal, expectedColumns: expected, logger });
+        const result = await runCapture({
+          stream,
+          queue: writer,
+          slotConfirmedLsn: confirmed,
+          signal,
+          expectedColumns: expected,
+          recordCounts: (tables) => addExportedChangeCounts(store, 'source-to-target', tables),
+          logger,
+        });
         if (result.end === 'aborted') break;
         logger.warn('the replication stream ended; reconnecting');
       } catch (error) {

@@ -30,7 +30,7 @@ import { formatLsn, parseLsn, type Lsn } from '../core/lsn.js';
 import { describeError } from '../core/errors.js';
 import { ChangeBuilder, serverTimeToMs, type TransactionContext } from './change-builder.js';
 import { CaptureStoppedError, truncateStop, unsupportedStreamStop } from './capture-errors.js';
-import { CaptureCounters, type CaptureMetrics } from './capture-metrics.js';
+import { CaptureCounters, type CaptureMetrics, type TableChangeCounts } from './capture-metrics.js';
 import type { CaptureStream, StreamItem, StreamMessage } from './capture-stream.js';
 import { DEFAULT_GROUP_COMMIT, GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import type { QueueDurablePoint, QueueWriter } from './queue/segment-writer.js';
@@ -53,6 +53,11 @@ export interface RunCaptureOptions {
   /** Aborting ends the capture gracefully: complete transactions are committed and acknowledged, the stream stopped. */
   signal?: AbortSignal;
   groupCommit?: Partial<GroupCommitOptions>;
+  /**
+   * Records the per-table counts of the transactions a queue commit makes durable; runs inside the
+   * store transaction that records the commit, so the counts are exact (the data-migration report).
+   */
+  recordCounts?: (tables: readonly TableChangeCounts[]) => void;
   /** The columns the export expects per table (those the snapshot read); a Relation message that differs stops the capture. */
   expectedColumns?: ExpectedColumns;
   /** Called after every queue commit with the figures (CaptureMetrics), for the metrics table. */
@@ -223,7 +228,9 @@ class CaptureRun {
 
   /** Commits the ended transactions to the queue; only then confirms their end to the source (invariant 2). */
   private async commitAndAcknowledge(): Promise<void> {
-    const point = await this.queue.commit();
+    const ended = this.counters.endedTables();
+    const record = this.options.recordCounts;
+    const point = await this.queue.commit(record === undefined || ended.length === 0 ? undefined : () => record(ended));
     this.group.committed();
     this.clearCommitTimer();
     this.counters.committed(point.lastVsn, Date.now());

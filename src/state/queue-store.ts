@@ -170,9 +170,11 @@ export function recordQueueCommit(
   stream: QueueStream,
   segments: readonly QueueSegmentCommit[],
   head: { lastVsn: number; lastEndLsn: string | null },
+  alsoRecord?: () => void,
 ): void {
   const now = store.now();
   store.transaction(() => {
+    alsoRecord?.();
     const current = getQueueStreamHead(store, stream);
     if (head.lastVsn < current.lastVsn) {
       throw new StateError(

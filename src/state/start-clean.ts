@@ -67,6 +67,7 @@ export const START_CLEAN_SCOPES: Readonly<Record<string, CleanScope>> = {
         DELETE FROM queue_segments WHERE stream = 'source-to-target';
         UPDATE queue_streams SET last_vsn = 0, last_end_lsn = NULL WHERE stream = 'source-to-target';
         DELETE FROM live_exports WHERE stream = 'source-to-target';
+        DELETE FROM exported_change_counts WHERE stream = 'source-to-target';
       `);
     },
   },

@@ -299,6 +299,28 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
       `);
     },
   },
+  {
+    version: 7,
+    name: 'exported change counts',
+    up(db) {
+      // Per-table counts of the change events the exporter made durable in the queue, for the
+      // data-migration report (src/state/exported-counts-store.ts). Written in the same transaction
+      // that records the queue commit, so they are exact whatever is killed.
+      db.exec(`
+        CREATE TABLE exported_change_counts (
+          stream      TEXT NOT NULL CHECK (stream IN ('source-to-target', 'target-to-source')),
+          table_key   TEXT NOT NULL,
+          schema_name TEXT NOT NULL,
+          table_name  TEXT NOT NULL,
+          inserts     INTEGER NOT NULL CHECK (inserts >= 0),
+          updates     INTEGER NOT NULL CHECK (updates >= 0),
+          deletes     INTEGER NOT NULL CHECK (deletes >= 0),
+          updated_at  TEXT NOT NULL,
+          PRIMARY KEY (stream, table_key)
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 /** Checks that a migration list is usable (1..n, in order) so a bad edit fails loudly in tests. */

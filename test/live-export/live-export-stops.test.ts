@@ -8,7 +8,8 @@ import { openQueueReader } from '../../src/capture/queue/segment-reader.js';
 import { getLiveExport } from '../../src/state/live-export-store.js';
 import { openStore } from '../../src/state/store.js';
 import { createDatabase, dropDatabase, runSql } from '../harness/index.js';
-import { exportData, exportDataArgs, exportSchema, newExportDir, source, startGodwit, waitFor } from '../snapshot-export/helpers.js';
+import { runGodwit } from '../helpers/run-godwit.js';
+import { env, exportData, exportDataArgs, exportSchema, newExportDir, source, startGodwit, waitFor } from '../snapshot-export/helpers.js';
 
 const databases: string[] = [];
 afterAll(async () => {
@@ -66,6 +67,14 @@ describe('live export stops on what the stream cannot carry', () => {
       expect(again.code).toBe(1);
       expect(again.stderr).toMatch(message);
       expect(await queuedInserts(exportDir)).toBe(10);
+      // The report's exported changes are exactly the queue's (recorded with each queue commit).
+      const report = await runGodwit(['get', 'data-migration-report', '--export-dir', exportDir, '--output-format', 'json'], { env });
+      expect(report.code, report.stderr).toBe(0);
+      const items = (JSON.parse(report.stdout) as { tables: { table: string; exportedInserts: number; exportedUpdates: number }[] }).tables.find(
+        (t) => t.table === '"public"."items"',
+      );
+      expect(items?.exportedInserts).toBe(10);
+      expect(items?.exportedUpdates).toBe(0);
     }, 120_000);
   }
 });

@@ -202,10 +202,12 @@ export class QueueWriter {
   /**
    * Makes every transaction ended so far durable and recorded, and returns the new durable point
    * (events of a transaction still open are written at most, never recorded). Calls run one after
-   * the other; appends may go on meanwhile.
+   * the other; appends may go on meanwhile. `alsoRecord` runs inside the store transaction that
+   * records the commit, so what it writes (for example the per-table counts of the committed
+   * transactions) is recorded exactly when the events are.
    */
-  commit(): Promise<QueueDurablePoint> {
-    const run = this.commitChain.then(() => this.commitNow());
+  commit(alsoRecord?: () => void): Promise<QueueDurablePoint> {
+    const run = this.commitChain.then(() => this.commitNow(alsoRecord));
     this.commitChain = run.catch(() => undefined);
     return run;
   }
@@ -219,11 +221,14 @@ export class QueueWriter {
     this.current = undefined;
   }
 
-  private async commitNow(): Promise<QueueDurablePoint> {
+  private async commitNow(alsoRecord: (() => void) | undefined): Promise<QueueDurablePoint> {
     this.assertUsable();
     this.flushBuffer();
     const version = this.headVersion;
-    if (version === this.committedVersion) return this.durable;
+    if (version === this.committedVersion) {
+      if (alsoRecord !== undefined) this.store.transaction(alsoRecord);
+      return this.durable;
+    }
     const head = { lastVsn: this.headVsn, lastEndLsn: this.headEndLsn };
     const items = this.open
       .filter((segment) => segment.boundary !== segment.recordedBoundary || segment.rotated)
@@ -249,7 +254,7 @@ export class QueueWriter {
       lastEndLsn: boundary.endLsn,
       closed,
     }));
-    recordQueueCommit(this.store, this.stream, rows, head);
+    recordQueueCommit(this.store, this.stream, rows, head, alsoRecord);
     for (const { segment, boundary, closed } of items) {
       segment.recordedBoundary = boundary;
       if (closed) {

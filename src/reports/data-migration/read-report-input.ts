@@ -3,6 +3,7 @@
 
 import type { MigrationStore } from '../../state/store.js';
 import { readAppliedChangeCounts } from '../../state/apply-counts-store.js';
+import { readExportedChangeCounts } from '../../state/exported-counts-store.js';
 import {
   exportedRowsByTable,
   importedRowsByTable,
@@ -22,6 +23,7 @@ export function dataMigrationReportFromStore(store: MigrationStore, finalRowCoun
     importedSnapshotRows: importedRowsByTable(store),
     finalRowCounts,
     importedChanges: readAppliedChangeCounts(store, 'source-to-target'),
+    exportedChanges: readExportedChangeCounts(store, 'source-to-target'),
   });
 }
 

@@ -37,6 +37,8 @@ export interface DataMigrationInput {
   finalRowCounts?: ReadonlyMap<string, number>;
   /** Change events the importer applied per table (the live part); absent or missing tables count 0. */
   importedChanges?: ReadonlyMap<string, { inserts: number; updates: number; deletes: number }>;
+  /** Per table, the change events the exporter made durable in the queue. */
+  exportedChanges?: ReadonlyMap<string, { inserts: number; updates: number; deletes: number }>;
 }
 
 const COUNTS = [
@@ -53,16 +55,16 @@ const COUNTS = [
 
 /** Builds the report from counts. */
 export function buildDataMigrationReport(input: DataMigrationInput): DataMigrationReport {
-  const names = new Set([...input.tables, ...(input.importedChanges?.keys() ?? [])]);
+  const names = new Set([...input.tables, ...(input.importedChanges?.keys() ?? []), ...(input.exportedChanges?.keys() ?? [])]);
   const tables = [...names].sort().map(
     (table): DataMigrationRow => ({
       table,
       exportedSnapshotRows: input.exportedSnapshotRows.get(table) ?? 0,
       importedSnapshotRows: input.importedSnapshotRows.get(table) ?? 0,
       erroredRows: 0,
-      exportedInserts: 0,
-      exportedUpdates: 0,
-      exportedDeletes: 0,
+      exportedInserts: input.exportedChanges?.get(table)?.inserts ?? 0,
+      exportedUpdates: input.exportedChanges?.get(table)?.updates ?? 0,
+      exportedDeletes: input.exportedChanges?.get(table)?.deletes ?? 0,
       importedInserts: input.importedChanges?.get(table)?.inserts ?? 0,
       importedUpdates: input.importedChanges?.get(table)?.updates ?? 0,
       importedDeletes: input.importedChanges?.get(table)?.deletes ?? 0,
