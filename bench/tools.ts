@@ -1,5 +1,5 @@
 // Helpers for the benchmarks: run a command and time it, sample its peak memory, find tools.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
 /** Result of one timed command. */
@@ -20,27 +20,49 @@ function rssKb(pid: number): number {
   }
 }
 
-/** Runs a program to completion, sampling its resident memory every 100 ms. */
-export function timed(command: string, args: string[], env: NodeJS.ProcessEnv, options: { shell?: boolean } = {}): Promise<Timed> {
+/** A started program whose memory is sampled until it exits. */
+export interface Started {
+  child: ChildProcess;
+  /** Standard output so far (kept only with `captureStdout`; the last ~100 kB). */
+  stdout(): string;
+  done: Promise<Timed>;
+}
+
+/** Starts a program, sampling its resident memory every 100 ms; `done` resolves when it exits. */
+export function startTimed(command: string, args: string[], env: NodeJS.ProcessEnv, options: { shell?: boolean; captureStdout?: boolean } = {}): Started {
   const started = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'], shell: options.shell ?? false });
-    let stderr = '';
-    let peak = 0;
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr.length > 200_000) stderr = stderr.slice(-100_000);
+  const child = spawn(command, args, { env, stdio: ['ignore', options.captureStdout === true ? 'pipe' : 'ignore', 'pipe'], shell: options.shell ?? false });
+  let stderr = '';
+  let stdout = '';
+  let peak = 0;
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (stderr.length > 200_000) stderr = stderr.slice(-100_000);
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (stdout.length > 200_000) stdout = stdout.slice(-100_000);
+  });
+  const sampler = setInterval(() => {
+    if (child.pid !== undefined) peak = Math.max(peak, rssKb(child.pid));
+  }, 100);
+  const done = new Promise<Timed>((resolve, reject) => {
+    child.on('error', (error) => {
+      clearInterval(sampler);
+      reject(error);
     });
-    const sampler = setInterval(() => {
-      if (child.pid !== undefined) peak = Math.max(peak, rssKb(child.pid));
-    }, 100);
-    child.on('error', reject);
     child.on('close', (code) => {
       clearInterval(sampler);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       resolve({ seconds, peakRssMb: peak / 1024, code, stderr });
     });
   });
+  return { child, stdout: () => stdout, done };
+}
+
+/** Runs a program to completion, sampling its resident memory every 100 ms. */
+export function timed(command: string, args: string[], env: NodeJS.ProcessEnv, options: { shell?: boolean } = {}): Promise<Timed> {
+  return startTimed(command, args, env, options).done;
 }
 
 /** The first existing path among candidates, or undefined. */
