@@ -3,7 +3,6 @@
 // queue directory, a capture running in this process that can be aborted, and the queue read back.
 
 import { randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,9 @@ import { ReplicationConnection, ReplicationError, type ReplicationStream } from 
 import { getQueueStreamHead } from '../../src/state/queue-store.js';
 import { openStore, type MigrationStore } from '../../src/state/store.js';
 import { createDatabase, databaseSettings, dropDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
+import { startTsChild as startTsChildAt, type TsChild } from '../helpers/ts-child.js';
+
+export type { TsChild } from '../helpers/ts-child.js';
 
 export const source: HarnessServer = servers().source;
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -219,69 +221,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** A TypeScript child process (vite-node, no build needed) whose stdout lines can be awaited. */
-export interface TsChild {
-  process: ChildProcess;
-  lines: string[];
-  stderr(): string;
-  waitForLine(predicate: (line: string) => boolean, timeoutMs?: number): Promise<string>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
 /** Starts `vite-node test/capture/<file>` with extra environment variables. */
 export function startTsChild(file: string, env: Record<string, string>): TsChild {
-  const child = spawn(process.execPath, [join(repoRoot, 'node_modules', 'vite-node', 'vite-node.mjs'), join(repoRoot, 'test', 'capture', file)], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  const waiters: { predicate: (line: string) => boolean; resolve: (line: string) => void }[] = [];
-  let pending = '';
-  let errors = '';
-  child.stdout?.setEncoding('utf8');
-  child.stdout?.on('data', (chunk: string) => {
-    pending += chunk;
-    for (let newline = pending.indexOf('\n'); newline >= 0; newline = pending.indexOf('\n')) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      lines.push(line);
-      for (const waiter of [...waiters]) {
-        if (waiter.predicate(line)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(line);
-        }
-      }
-    }
-  });
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    errors += chunk;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return {
-    process: child,
-    lines,
-    stderr: () => errors,
-    exited,
-    waitForLine(predicate, timeoutMs = 60_000) {
-      const found = lines.find(predicate);
-      if (found !== undefined) return Promise.resolve(found);
-      return new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${file}: no matching line after ${timeoutMs} ms; stderr: ${errors}`)), timeoutMs);
-        waiters.push({
-          predicate,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolve(line);
-          },
-        });
-        void exited.then(({ code, signal }) => {
-          clearTimeout(timer);
-          reject(new Error(`${file} exited (${code ?? signal}) before a matching line; stderr: ${errors}`));
-        });
-      });
-    },
-  };
+  return startTsChildAt(join('capture', file), { env, lineTimeoutMs: 60_000 });
 }
