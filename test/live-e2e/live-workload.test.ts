@@ -326,8 +326,8 @@ describe('live migration end to end under a pgbench-like and an awkward workload
       await sleep(round === bigRound ? 0 : between(0, 800));
       await kill(processes[second], second);
       kills += 2;
-      // Every other importer run waits before each COMMIT, so that more kills land between applying a batch and committing it.
-      const beforeCommit: Record<string, string> = round % 2 === 0 && round < bigRound ? { GODWIT_TEST_APPLY_SLEEP_BEFORE_COMMIT_MS: '20' } : {};
+      // The importer runs started before the big transaction wait 20 ms before each COMMIT, so that more kills land between applying a batch and committing it.
+      const beforeCommit: Record<string, string> = round < bigRound ? { GODWIT_TEST_APPLY_SLEEP_BEFORE_COMMIT_MS: '20' } : {};
       exporter = start(exportArgs);
       importer = start(importArgs, beforeCommit);
     }
