@@ -199,7 +199,13 @@ async function godwitChanges(pgbench: string, source: EmbeddedServer, target: Em
   mustSucceed('godwit import schema', await timed(process.execPath, [GODWIT, 'import', 'schema', ...dirArgs, ...dst], env));
   const exportArgs = [GODWIT, 'export', 'data', 'from', 'source', ...dirArgs, ...src, '--export-type', 'snapshot-and-changes', ...jobs];
   const importArgs = [GODWIT, 'import', 'data', 'to', 'target', ...dirArgs, ...dst, ...jobs];
-  const start = (): Started[] => [startTimed(process.execPath, exportArgs, env, { captureStdout: true }), startTimed(process.execPath, importArgs, env, { captureStdout: true })];
+  // BENCH_CPU_PROFILE_DIR: CPU profiles of the exporter and the importer during the catch-up (profiling aid).
+  const profileDir = process.env.BENCH_CPU_PROFILE_DIR;
+  const profile = (name: string, on: boolean): string[] => (on && profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
+  const start = (catchUp = false): Started[] => [
+    startTimed(process.execPath, [...profile('export-catch-up', catchUp), ...exportArgs], env, { captureStdout: true }),
+    startTimed(process.execPath, [...profile('import-catch-up', catchUp), ...importArgs], env, { captureStdout: true }),
+  ];
   const exited = (running: Started[]) => (): string | undefined => {
     const gone = running.findIndex((r) => r.child.exitCode !== null || r.child.signalCode !== null);
     return gone < 0 ? undefined : `godwit ${gone === 0 ? 'export' : 'import'} data exited early (${running[gone]?.child.exitCode ?? running[gone]?.child.signalCode})`;
@@ -236,7 +242,7 @@ async function godwitChanges(pgbench: string, source: EmbeddedServer, target: Em
   process.stderr.write(`godwit: catching up ${transactions} transactions...\n`);
   const storeFile = exportDirLayout(exportDir).storeFile;
   const started = process.hrtime.bigint();
-  running = start();
+  running = start(true);
   const timeline: { at: number; head: number; applied: number }[] = [];
   const sampler = setInterval(() => {
     const progress = queueProgress(storeFile);
