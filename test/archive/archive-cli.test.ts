@@ -162,9 +162,19 @@ describe('archive changes (command)', () => {
     expect(kills).toBeGreaterThan(0);
 
     const last = startArchiver(args);
-    await waitFor('every applied segment archived', () => checkConsistent() === eligible.length, last);
+    // While it runs only the store is read (the files change under a reader); the full check follows the stop.
+    const archivedInStore = (): number => {
+      const store = openStore(place!.exportDir.storeFile);
+      try {
+        return listQueueSegments(store, STREAM).filter((s) => s.archiveState === 'archived').length;
+      } finally {
+        store.close();
+      }
+    };
+    await waitFor('every applied segment archived', () => archivedInStore() === eligible.length, last);
     last.child.kill('SIGTERM');
     expect((await last.done).code).toBe(0);
+    expect(checkConsistent()).toBe(eligible.length);
     const remaining = readdirSync(place.exportDir.queueDir).sort();
     expect(remaining).toEqual(all.filter((s) => s.lastVsn! > appliedVsn).map((s) => s.fileName));
     const copies = readdirSync(join(place.archiveDir, place.store.getMigrationId())).sort();
