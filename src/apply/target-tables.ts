@@ -26,9 +26,24 @@ export interface TargetTable {
   hasIdentityAlways: boolean;
 }
 
-/** A stable text key of a table, used in maps, hashes and the routing stored on the target. */
+const tableKeys = new Map<string, Map<string, string>>();
+
+/**
+ * A stable text key of a table, used in maps, hashes and the routing stored on the target. Called
+ * several times per applied event, so the keys are kept (one per table) instead of built each time.
+ */
 export function tableKey(table: TableName): string {
-  return JSON.stringify([table.schema, table.name]);
+  let names = tableKeys.get(table.schema);
+  if (names === undefined) {
+    names = new Map();
+    tableKeys.set(table.schema, names);
+  }
+  let key = names.get(table.name);
+  if (key === undefined) {
+    key = JSON.stringify([table.schema, table.name]);
+    names.set(table.name, key);
+  }
+  return key;
 }
 
 // attgenerated exists from PostgreSQL 12 (YugabyteDB 2.x is PostgreSQL 11 based).
