@@ -115,6 +115,11 @@ export type StreamItem =
 export interface CaptureStream {
   /** The next item, waiting for it; undefined once the stream was stopped. Throws the engine's typed errors. */
   next(): Promise<StreamItem | undefined>;
+  /**
+   * Optional fast path: the next item when it is available without waiting, else undefined (then
+   * call next()). Same order and errors as next().
+   */
+  poll?(): StreamItem | undefined;
   /** Reports `lsn` (the end of a whole durable transaction) as flushed to the server; lower values are ignored. */
   confirmFlushed(lsn: Lsn): void;
   /** Ends the stream cleanly (sends the confirmed position once more); never throws. */

@@ -135,7 +135,8 @@ class CaptureRun {
     this.options.signal?.addEventListener('abort', this.onAbort);
     try {
       for (;;) {
-        const waited = await this.nextItem();
+        const polled = this.poll();
+        const waited = polled !== undefined ? { item: polled } : await this.nextItem();
         if (waited === 'aborted') return await this.finish('aborted');
         if (waited === 'commit-due') {
           await this.commitAndAcknowledge();
@@ -244,6 +245,15 @@ class CaptureRun {
     this.acknowledged = lsn;
     this.stream.confirmFlushed(lsn);
     this.counters.acknowledgedAt(formatLsn(lsn));
+  }
+
+  /**
+   * A stream item that is already there, taken without promises (most are, under load); undefined
+   * when none is, or when the slow path must run (a wait in progress, an abort, a group due).
+   */
+  private poll(): StreamItem | undefined {
+    if (this.pendingNext !== undefined || this.commitDue || this.options.signal?.aborted === true) return undefined;
+    return this.stream.poll?.();
   }
 
   /**
