@@ -131,7 +131,7 @@ function merge(into: Counts, from: Counts): void {
   into.transactions += from.transactions;
   if (from.lastCommitTimeMs !== null) into.lastCommitTimeMs = from.lastCommitTimeMs;
   for (const counts of from.tables.values()) {
-    const key = JSON.stringify([counts.table.schema, counts.table.name]);
+    const key = printedKey(counts.table);
     const target = into.tables.get(key);
     if (target === undefined) {
       into.tables.set(key, { ...counts });
@@ -141,4 +141,15 @@ function merge(into: Counts, from: Counts): void {
       target.deletes += counts.deletes;
     }
   }
+}
+
+/** The printed name of each TableName object seen (events of a relation share one): stringified once, not per transaction. */
+const printedKeys = new WeakMap<TableName, { schema: string; name: string; key: string }>();
+
+function printedKey(table: TableName): string {
+  const cached = printedKeys.get(table);
+  if (cached !== undefined && cached.schema === table.schema && cached.name === table.name) return cached.key;
+  const key = JSON.stringify([table.schema, table.name]);
+  printedKeys.set(table, { schema: table.schema, name: table.name, key });
+  return key;
 }
