@@ -59,6 +59,11 @@ export class ApplyChannel {
     }
   }
 
+  /** True when room() would resolve at once (ignoring a failure, which the engine checks itself). */
+  get hasRoom(): boolean {
+    return this.queue.length < this.context.maxQueued;
+  }
+
   /** Asks for a transaction that only records the dispatched vsn (keeps the watermark of an idle channel moving). */
   requestAdvance(): void {
     if (this.context.dispatched() <= this.lastApplied) return;

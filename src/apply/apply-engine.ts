@@ -112,7 +112,8 @@ class ApplyEngine {
         this.readThrough = events.at(-1)?.vsn ?? this.readThrough;
         for (const event of events) {
           if (options.stopAtVsn !== undefined && event.vsn > options.stopAtVsn) break;
-          await this.dispatch(event);
+          const pending = this.dispatch(event);
+          if (pending !== undefined) await pending;
         }
         // A channel no event reaches would hold the watermark back: let it record the dispatched vsn now and then.
         for (const channel of this.channels) {
@@ -167,7 +168,31 @@ class ApplyEngine {
     };
   }
 
-  private async dispatch(event: ChangeEvent): Promise<void> {
+  /**
+   * The common case without a promise per event: a change of a known table, past the replay, that
+   * keeps the routing, goes to a channel with room. Anything else (or any doubt) takes dispatchSlow,
+   * which does the same checks again and may wait; nothing is changed before handing over.
+   */
+  private dispatch(event: ChangeEvent): Promise<void> | undefined {
+    if (event.vsn <= this.dispatched) return undefined;
+    if (event.op === 'marker' || event.op === 'truncate' || event.vsn <= this.replayThrough || this.routing.channels !== this.wantedChannels) return this.dispatchSlow(event);
+    const key = tableKey(event.table);
+    const table = this.loaded.get(key);
+    // adjustRouting would add the table to the affinity tables (drain + rebase).
+    if (table === undefined || (!this.routing.affinity.has(key) && hasOtherUniqueIndexes(table, event.keyColumns))) return this.dispatchSlow(event);
+    const route = routeEvent(event, this.routing);
+    if (route.kind === 'barrier') return this.dispatchSlow(event);
+    const channel = this.channels[route.channel] as ApplyChannel;
+    if (event.vsn > channel.lastApplied) {
+      if (!channel.hasRoom) return this.dispatchSlow(event);
+      this.checkChannels();
+      channel.push(event);
+    }
+    this.dispatched = event.vsn;
+    return undefined;
+  }
+
+  private async dispatchSlow(event: ChangeEvent): Promise<void> {
     if (event.vsn <= this.dispatched) return;
     if (event.op !== 'marker') await this.tableFor(event);
     if (event.vsn > this.replayThrough) await this.adjustRouting(event);
