@@ -23,12 +23,12 @@ export function adminConfig(server: HarnessServer, database = 'postgres'): pg.Cl
 
 /** Settings godwit itself would get for `server` (TLS off unless overridden), as the superuser. */
 export function databaseSettings(
-  server: HarnessServer,
+  server: Pick<HarnessServer, 'host' | 'port' | 'user' | 'password'> & { role?: DatabaseSettings['role'] },
   database: string,
   overrides: Partial<DatabaseSettings> = {},
 ): DatabaseSettings {
   return {
-    role: server.role,
+    role: server.role ?? 'source',
     host: server.host,
     port: server.port,
     user: server.user,

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseSettings } from '../../src/core/database-settings.js';
 import { NotReadyError } from '../../src/core/errors.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
+import { databaseSettings } from '../harness/index.js';
 import { assertCaptureReady, renderReadinessReport } from '../../src/engines/capture-readiness.js';
 import { checkPostgresCaptureReadiness } from '../../src/engines/postgres/readiness/check-readiness.js';
 import { ReplicationConnection } from '../../src/engines/postgres/replication/index.js';
@@ -43,20 +44,7 @@ afterAll(async () => {
 });
 
 function settings(): DatabaseSettings {
-  const s = server as EmbeddedServer;
-  return {
-    role: 'source',
-    host: s.host,
-    port: s.port,
-    user: s.user,
-    password: s.password,
-    database: 'postgres',
-    schemas: ['public'],
-    sslMode: 'disable',
-    sslRootCert: undefined,
-    sslCert: undefined,
-    sslKey: undefined,
-  };
+  return databaseSettings(server as EmbeddedServer, 'postgres');
 }
 
 async function sql(text: string): Promise<pg.QueryResult> {

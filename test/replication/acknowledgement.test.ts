@@ -238,6 +238,7 @@ describe('acknowledgement', () => {
     await stream.stop();
   });
 
+  // SIGSTOP of the walsender, which runs as the postgres OS user, needs root; CI runs as root.
   it.skipIf(process.getuid?.() !== 0)('a server that goes silent is a lost connection after the receive timeout', async () => {
     const connection = await open();
     const { slot, start } = await newSlot(connection, 'ack_silent');

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseSettings } from '../../src/core/database-settings.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
+import { databaseSettings } from '../harness/index.js';
 import { startReplicationCommand } from '../../src/engines/postgres/replication/replication-commands.js';
 import { toReplicationError } from '../../src/engines/postgres/replication/replication-errors.js';
 import { ReplicationConnection, ReplicationError } from '../../src/engines/postgres/replication/index.js';
@@ -34,20 +35,7 @@ afterAll(async () => {
 });
 
 function settings(): DatabaseSettings {
-  const s = server as EmbeddedServer;
-  return {
-    role: 'source',
-    host: s.host,
-    port: s.port,
-    user: s.user,
-    password: s.password,
-    database: 'postgres',
-    schemas: ['public'],
-    sslMode: 'disable',
-    sslRootCert: undefined,
-    sslCert: undefined,
-    sslKey: undefined,
-  };
+  return databaseSettings(server as EmbeddedServer, 'postgres');
 }
 
 async function open(): Promise<ReplicationConnection> {
