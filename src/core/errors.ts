@@ -106,6 +106,23 @@ export class NotAvailableError extends GodwitError {
   }
 }
 
+/**
+ * A cutover step asked for a transition the cutover state machine forbids (a second request, cutover
+ * to source before cutover to target completed, a step out of order); src/cutover/cutover-states.ts.
+ */
+export class CutoverStateError extends GodwitError {
+  readonly direction: string;
+  readonly from: string;
+  readonly event: string;
+
+  constructor(direction: string, from: string, event: string, message: string, options: { hint?: string } = {}) {
+    super(message, { ...options, exitCode: ExitCode.state });
+    this.direction = direction;
+    this.from = from;
+    this.event = event;
+  }
+}
+
 /** Text of any thrown value, for logs and wrapping; never throws itself. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;

@@ -321,6 +321,52 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
       `);
     },
   },
+  {
+    version: 8,
+    name: 'cutover state machine',
+    up(db) {
+      // The cutover state machine's persistence (src/cutover/cutover-store.ts, states in
+      // src/cutover/cutover-states.ts). cutover_state: the current state per direction, written in the same
+      // transaction as the history row of the transition; the end marker's id (chosen at the request, so
+      // writing the sentinel row is idempotent) and, once the queue holds it, its vsn; the reverse
+      // stream's slot and publication once prepared. cutover_history: every transition with its time.
+      // cutover_sequences: the capturing database's sequence values read after the end marker (the
+      // application had stopped writing), which the importer sets on the database taking over.
+      db.exec(`
+        CREATE TABLE cutover_state (
+          direction                TEXT PRIMARY KEY CHECK (direction IN ('to-target', 'to-source')),
+          state                    TEXT NOT NULL CHECK (state IN ('INITIATED', 'MARKER_WRITTEN', 'MARKER_QUEUED', 'CAPTURE_RELEASED',
+                                                                  'DRAINED', 'SEQUENCES_SET', 'REVERSE_PREPARED', 'COMPLETED')),
+          prepare_for_fall_back    INTEGER NOT NULL CHECK (prepare_for_fall_back IN (0, 1)),
+          marker_id                TEXT NOT NULL,
+          marker_vsn               INTEGER,
+          reverse_slot             TEXT,
+          reverse_publication      TEXT,
+          reverse_consistent_point TEXT,
+          requested_at             TEXT NOT NULL,
+          updated_at               TEXT NOT NULL
+        ) STRICT;
+        CREATE TABLE cutover_history (
+          id         INTEGER PRIMARY KEY AUTOINCREMENT,
+          direction  TEXT NOT NULL CHECK (direction IN ('to-target', 'to-source')),
+          from_state TEXT NOT NULL,
+          event      TEXT NOT NULL,
+          to_state   TEXT NOT NULL,
+          at         TEXT NOT NULL,
+          detail     TEXT
+        ) STRICT;
+        CREATE TABLE cutover_sequences (
+          direction     TEXT NOT NULL CHECK (direction IN ('to-target', 'to-source')),
+          schema_name   TEXT NOT NULL,
+          sequence_name TEXT NOT NULL,
+          last_value    TEXT NOT NULL,
+          is_called     INTEGER NOT NULL CHECK (is_called IN (0, 1)),
+          read_at       TEXT NOT NULL,
+          PRIMARY KEY (direction, schema_name, sequence_name)
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 /** Checks that a migration list is usable (1..n, in order) so a bad edit fails loudly in tests. */
