@@ -21,6 +21,8 @@ export interface CommandSpec {
   databases: DatabaseRole[];
   /** Whether it works inside an export directory. */
   needsExportDir: boolean;
+  /** Whether the command only makes sense in an export directory an earlier command made (it refuses a new or empty one). */
+  existingExportDir?: boolean;
   /** Whether only one copy may run per export directory (long-running or state-owning commands). */
   exclusive: boolean;
   /** Whether it owns state that `--start-clean` can reset. */

@@ -49,7 +49,7 @@ export async function runCommand(spec: CommandSpec, flags: Map<string, unknown>,
   };
   try {
     if (spec.needsExportDir && settings.exportDir !== undefined) {
-      exportDir = openExportDir(settings.exportDir);
+      exportDir = openExportDir(settings.exportDir, { create: spec.existingExportDir !== true });
       logger = createFileLogger({ file: exportDir.logFile(commandSlug(spec)), level: settings.logLevel, secrets });
       logger.info(`godwit ${name} started`, { pid: process.pid, settings: describeSettings(settings) });
       if (spec.exclusive) lock = acquireCommandLock(exportDir, commandSlug(spec), { logger });

@@ -1,5 +1,5 @@
 // `godwit end migration`: removes everything godwit created, after backing up what was asked.
-import type { CommandSpec } from '../command-spec.js';
+import { lazyRun, type CommandSpec } from '../command-spec.js';
 import { booleanOption } from '../shared-options.js';
 
 export const endMigration: CommandSpec = {
@@ -7,7 +7,9 @@ export const endMigration: CommandSpec = {
   summary: "back up what is asked, then remove godwit's slots, publications, metadata and the export directory",
   description:
     "Backs up the schema files, data files, reports and logs as asked, then removes godwit's replication slots, " +
-    'publications and bookkeeping schemas on both databases and the contents of the export directory.',
+    'publications and bookkeeping schemas on both databases and the contents of the export directory. godwit commands ' +
+    'still running for the export directory are stopped first; it asks for confirmation (--yes on scripts). Run it ' +
+    'again after a failure: every step can be repeated.',
   options: [
     booleanOption('backup-schema-files', 'copy schema/ to the backup directory'),
     booleanOption('backup-data-files', 'copy data/ to the backup directory'),
@@ -17,6 +19,8 @@ export const endMigration: CommandSpec = {
   ],
   databases: ['source', 'target'],
   needsExportDir: true,
+  existingExportDir: true,
   exclusive: true,
   ownsState: false,
+  run: lazyRun(() => import('./end-migration.run.js')),
 };
