@@ -6,7 +6,7 @@
 // applied (for `archive changes`) and the per-table counts (for the data-migration report), and prints
 // the import metrics table every ~10 s.
 
-import type { QueueStream } from '../core/change-event.js';
+import type { ChangeEvent, QueueStream } from '../core/change-event.js';
 import type { Logger } from '../core/logger.js';
 import type { LoaderSessions } from '../engines/loader-sessions.js';
 import { openQueueReader } from '../capture/queue/segment-reader.js';
@@ -39,6 +39,10 @@ export interface LiveImportOptions {
   /** How often the progress (applied vsn, per-table counts) is recorded in the store. */
   progressIntervalMs?: number;
   batchSize?: number;
+  /** Ends the apply like `signal` but for the cutover (src/cutover/import-cutover.ts): the end marker is applied. */
+  until?: AbortSignal;
+  /** Called after the apply committed a marker (the cutover end marker): every event before it is applied. */
+  onMarker?(event: ChangeEvent): void;
 }
 
 export interface LiveImportSummary {
@@ -119,7 +123,7 @@ export async function runLiveImport(options: LiveImportOptions): Promise<LiveImp
       stream: STREAM,
       channels: options.channels,
       batchSize: options.batchSize,
-      signal,
+      signal: options.until === undefined ? signal : AbortSignal.any([signal, options.until]),
       progressIntervalMs: options.progressIntervalMs ?? 1000,
       onProgress: (progress) => {
         latest = progress;
@@ -130,7 +134,10 @@ export async function runLiveImport(options: LiveImportOptions): Promise<LiveImp
           logger.warn(`could not record the apply progress in the store: ${String(error)}`);
         }
       },
-      onMarker: (event) => logger.info(`apply: marker at vsn ${event.vsn} applied`),
+      onMarker: (event) => {
+        logger.info(`apply: marker at vsn ${event.vsn} applied`);
+        options.onMarker?.(event);
+      },
       logger,
     });
   } catch (error) {

@@ -44,6 +44,10 @@ import { hasSnapshotPlan, listSnapshotTables } from '../state/snapshot-store.js'
 import type { MigrationStore } from '../state/store.js';
 import { addExportedChangeCounts } from '../state/exported-counts-store.js';
 import { runCapture } from './run-capture.js';
+import { ensureBookkeepingSchema } from '../engines/bookkeeping-schema.js';
+import { ExportCutover } from '../cutover/export-cutover.js';
+import type { CutoverRecord } from '../cutover/cutover-store.js';
+import { MARKER_TABLE_SQL } from '../cutover/end-marker.js';
 import { openQueueWriter } from './queue/segment-writer.js';
 import { ExportRates, type LiveExportMetrics } from './live-metrics.js';
 import type { ExpectedColumns } from './relation-guard.js';
@@ -93,6 +97,8 @@ export interface LiveExportResult {
   /** True when this run read the snapshot; false when it resumed streaming. */
   snapshotThisRun: boolean;
   metrics: LiveExportMetrics;
+  /** Set when the export ended for a cutover: its part is done (the slot and publication are released). */
+  cutover?: CutoverRecord;
 }
 
 /** Runs the live export until the signal aborts (then resolves) or a stop or failure (then throws). */
@@ -119,6 +125,12 @@ export async function runLiveExport(options: LiveExportOptions): Promise<LiveExp
   }
   const selected = selectTables(options.catalog, options.include, options.exclude);
   const resume = recorded !== undefined;
+  const cutover = exportCutover(options, names);
+  // A cutover past its marker needs no stream (the slot may be gone already): finish the export's part.
+  if (resume && (await cutover.beforeStreaming()) === 'released') {
+    const head = getQueueStreamHead(store, STREAM).lastVsn;
+    return { snapshotThisRun: false, metrics: new ExportRates(head, Date.now()).sample(head, Date.now()), cutover: cutover.record() };
+  }
 
   // 1. Readiness, then (first run) the record and the publication, on one ordinary connection.
   const connection = await options.connect();
@@ -133,7 +145,9 @@ export async function runLiveExport(options: LiveExportOptions): Promise<LiveExp
     assertCaptureReady(report);
     if (!resume) {
       recordLiveExportStarted(store, STREAM, names.slotName, names.publicationName);
-      const tables = selected.map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`).join(', ');
+      // godwit's bookkeeping on the source holds the cutover end-marker table, published with the tables (src/cutover/end-marker.ts).
+      await ensureBookkeepingSchema(connection.client);
+      const tables = [...selected.map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`), MARKER_TABLE_SQL].join(', ');
       await connection.client.query(
         `CREATE PUBLICATION ${quoteIdent(names.publicationName)} FOR TABLE ${tables} WITH (publish_via_partition_root = true)`,
       );
@@ -181,11 +195,43 @@ export async function runLiveExport(options: LiveExportOptions): Promise<LiveExp
   // 4. The change stream.
   const live = getLiveExport(store, STREAM);
   if (live === undefined) throw new Error('the live export record vanished');
-  return { snapshotThisRun, metrics: await streamChanges(options, live, resume) };
+  const streamed = await streamChanges(options, live, resume, cutover);
+  if (!streamed.markerReached) return { snapshotThisRun, metrics: streamed.metrics };
+  return { snapshotThisRun, metrics: streamed.metrics, cutover: await cutover.afterMarker() };
 }
 
-/** Captures the slot's stream into the queue until the signal aborts; reconnects after resumable failures. */
-async function streamChanges(options: LiveExportOptions, live: LiveExport, resumed: boolean): Promise<LiveExportMetrics> {
+/** The export's side of the cutover to target (src/cutover/export-cutover.ts), wired to this export's source. */
+function exportCutover(options: LiveExportOptions, names: { publicationName: string }): ExportCutover {
+  const migrationId = options.store.getMigrationId();
+  return new ExportCutover({
+    store: options.store,
+    queueDir: options.queueDir,
+    direction: 'to-target',
+    stream: STREAM,
+    migrationId,
+    publicationName: names.publicationName,
+    sequences: options.catalog.sequences,
+    openSession: async () => {
+      const connection = await options.connect();
+      return { session: connection.client, close: () => connection.client.end().catch(() => undefined) };
+    },
+    releaseCapture: async () => {
+      await dropLiveExportObjects(options, migrationId);
+    },
+    logger: options.logger,
+  });
+}
+
+/**
+ * Captures the slot's stream into the queue until the signal aborts or the cutover's end marker is in
+ * the queue; reconnects after resumable failures.
+ */
+async function streamChanges(
+  options: LiveExportOptions,
+  live: LiveExport,
+  resumed: boolean,
+  cutover: ExportCutover,
+): Promise<{ metrics: LiveExportMetrics; markerReached: boolean }> {
   const { store, logger, signal } = options;
   const expected = expectedColumns(store);
   const writer = openQueueWriter({ store, queueDir: options.queueDir, stream: STREAM });
@@ -195,6 +241,8 @@ async function streamChanges(options: LiveExportOptions, live: LiveExport, resum
   timer.unref();
   options.onStreaming?.(live, resumed);
   let failures = 0;
+  let markerReached = false;
+  cutover.watch();
   try {
     while (!signal.aborted) {
       let connection: ReplicationConnection | undefined;
@@ -215,9 +263,14 @@ async function streamChanges(options: LiveExportOptions, live: LiveExport, resum
           signal,
           expectedColumns: expected,
           recordCounts: (tables) => addExportedChangeCounts(store, 'source-to-target', tables),
+          endMarker: cutover.endMarker,
           logger,
         });
         if (result.end === 'aborted') break;
+        if (result.end === 'marker') {
+          markerReached = true;
+          break;
+        }
         logger.warn('the replication stream ended; reconnecting');
       } catch (error) {
         if (!(error instanceof ReplicationError && error.resumable) || signal.aborted) {
@@ -235,11 +288,12 @@ async function streamChanges(options: LiveExportOptions, live: LiveExport, resum
     }
   } finally {
     clearInterval(timer);
+    await cutover.stopWatching();
     await writer.close();
   }
   const last = figures();
   options.onMetrics?.(last);
-  return last;
+  return { metrics: last, markerReached };
 }
 
 /** The columns each table's snapshot read: a Relation message that differs stops the capture (DDL). */

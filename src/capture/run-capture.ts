@@ -24,14 +24,14 @@
 // - A stop (TRUNCATE, DDL, a table without key, a lost connection, the abort signal) discards the open
 //   transaction, commits and acknowledges the transactions that ended, and stops the stream.
 
-import type { TableName } from '../core/change-event.js';
+import type { ChangeInput, TableName } from '../core/change-event.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { formatLsn, parseLsn, type Lsn } from '../core/lsn.js';
 import { describeError } from '../core/errors.js';
 import { ChangeBuilder, serverTimeToMs, type TransactionContext } from './change-builder.js';
 import { CaptureStoppedError, truncateStop, unsupportedStreamStop } from './capture-errors.js';
 import { CaptureCounters, type CaptureMetrics, type TableChangeCounts } from './capture-metrics.js';
-import type { CaptureStream, StreamItem, StreamMessage } from './capture-stream.js';
+import type { CaptureStream, StreamDelete, StreamInsert, StreamItem, StreamMessage, StreamRelation, StreamUpdate } from './capture-stream.js';
 import { DEFAULT_GROUP_COMMIT, GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import type { QueueDurablePoint, QueueWriter } from './queue/segment-writer.js';
 import { RelationGuard, type ExpectedColumns } from './relation-guard.js';
@@ -62,13 +62,19 @@ export interface RunCaptureOptions {
   expectedColumns?: ExpectedColumns;
   /** Called after every queue commit with the figures (CaptureMetrics), for the metrics table. */
   onProgress?: (metrics: CaptureMetrics) => void;
+  /**
+   * The cutover end marker (src/cutover/end-marker.ts): an INSERT into `table` for which `isEnd` holds
+   * becomes a `marker` event, and the capture ends ('marker') right after that transaction is committed
+   * to the queue and acknowledged; other changes of `table` are not captured.
+   */
+  endMarker?: { table: TableName; isEnd(change: ChangeInput): boolean };
   /** Test hook: runs after a queue commit returned and before its end LSN is confirmed (crash tests kill the process here). */
   afterQueueCommit?: (point: QueueDurablePoint) => Promise<void> | void;
   logger?: Logger;
 }
 
 /** Why runCapture returned normally. */
-export type CaptureEnd = 'aborted' | 'stream-ended';
+export type CaptureEnd = 'aborted' | 'stream-ended' | 'marker';
 
 export interface CaptureResult {
   end: CaptureEnd;
@@ -113,6 +119,9 @@ class CaptureRun {
   private commitTimer: NodeJS.Timeout | undefined;
   private timerDeadline: number | undefined;
   private commitDue = false;
+  /** The open transaction holds the end marker; once it is ended, the capture ends after committing it. */
+  private markerInTransaction = false;
+  private endAfterCommit = false;
 
   constructor(private readonly options: RunCaptureOptions) {
     this.stream = options.stream;
@@ -146,6 +155,7 @@ class CaptureRun {
         if (item === undefined) return await this.finish('stream-ended');
         if (item.kind === 'keepalive') await this.keepalive(item.walEnd);
         else this.handle(item.message);
+        if (this.endAfterCommit) return await this.finish('marker');
         if (this.group.due(Date.now())) await this.commitAndAcknowledge();
       }
     } catch (error) {
@@ -175,6 +185,7 @@ class CaptureRun {
       case 'insert':
       case 'update':
       case 'delete': {
+        if (this.isMarkerTable(message.relation)) return this.markerChange(message);
         if (this.state === 'skipping') return;
         if (this.state !== 'open' || this.tx === undefined) throw unsupportedStreamStop(`a row change outside a transaction`);
         const change = this.builder.build(message, this.tx);
@@ -199,8 +210,29 @@ class CaptureRun {
     }
   }
 
+  /** A change of the marker table: the end marker becomes a `marker` event (see endMarker), anything else is dropped. */
+  private markerChange(message: StreamInsert | StreamUpdate | StreamDelete): void {
+    if (message.tag !== 'insert' || this.state === 'idle' || this.tx === undefined) return;
+    const change = this.builder.build(message, this.tx);
+    if (this.options.endMarker?.isEnd(change) !== true) return;
+    this.markerInTransaction = true;
+    // Written by an earlier run (skipped transaction): the capture still ends at it, writing nothing.
+    if (this.state !== 'open') return;
+    this.queue.append({ ...change, op: 'marker' });
+    this.txEvents += 1;
+  }
+
+  private isMarkerTable(relation: StreamRelation): boolean {
+    const table = this.options.endMarker?.table;
+    return table !== undefined && relation.name === table.name && relation.namespace === table.schema;
+  }
+
   private commitMessage(endLsn: Lsn): void {
     if (this.state === 'idle') throw unsupportedStreamStop('a Commit without its Begin');
+    if (this.markerInTransaction) {
+      this.markerInTransaction = false;
+      this.endAfterCommit = true;
+    }
     const skipping = this.state === 'skipping' || (this.writtenUpTo !== undefined && endLsn <= this.writtenUpTo);
     this.floor = this.floor === undefined || endLsn > this.floor ? endLsn : this.floor;
     if (skipping) {
@@ -304,7 +336,7 @@ class CaptureRun {
     this.dropOpenTransaction();
     if (this.group.pending) await this.commitAndAcknowledge();
     await this.stopStream();
-    this.logger.info(`Capture ${end === 'aborted' ? 'stopped' : 'ended with the stream'}; the queue holds vsn 1 to ${this.queue.durablePoint.lastVsn}.`);
+    this.logger.info(`Capture ${end === 'aborted' ? 'stopped' : end === 'marker' ? 'reached the end marker' : 'ended with the stream'}; the queue holds vsn 1 to ${this.queue.durablePoint.lastVsn}.`);
     return { end, durable: this.queue.durablePoint, acknowledgedLsn: this.acknowledged, metrics: this.counters.snapshot() };
   }
 
@@ -321,6 +353,7 @@ class CaptureRun {
   }
 
   private dropOpenTransaction(): void {
+    this.markerInTransaction = false;
     if (this.state === 'open') this.queue.discardTransaction();
     if (this.state !== 'idle') this.counters.transactionDiscarded();
     this.state = 'idle';

@@ -1,5 +1,5 @@
 // `godwit cutover status`: where each cutover stands.
-import type { CommandSpec } from '../command-spec.js';
+import { lazyRun, type CommandSpec } from '../command-spec.js';
 
 export const cutoverStatus: CommandSpec = {
   words: ['cutover', 'status'],
@@ -18,4 +18,5 @@ export const cutoverStatus: CommandSpec = {
   needsExportDir: true,
   exclusive: false,
   ownsState: false,
+  run: lazyRun(() => import('./cutover-status.run.js')),
 };

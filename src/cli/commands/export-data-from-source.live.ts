@@ -78,6 +78,12 @@ export async function runLiveExportCommand(context: CommandContext, options: Liv
       },
       onMetrics: (metrics) => terminal.print(renderExportMetricsTable(metrics)),
     });
+    if (result.cutover !== undefined) {
+      const { cutoverExportDoneMessage } = await import('../../cutover/cutover-messages.js');
+      store.setPhaseStatus('export-data-from-source', 'done', 'snapshot-and-changes: cutover to target, source released');
+      terminal.print(cutoverExportDoneMessage(result.cutover, result.metrics.totalEvents));
+      return;
+    }
     store.setPhaseStatus('export-data-from-source', 'running', 'snapshot-and-changes: stopped, resumable');
     terminal.print(
       `export data from source: stopped; the queue holds ${result.metrics.totalEvents} events (${result.metrics.eventsThisRun} in this run). ` +

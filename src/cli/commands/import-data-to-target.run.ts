@@ -8,6 +8,8 @@ import { postgresLoaderSessions } from '../../engines/postgres/snapshot/loader-s
 import { logLineProgress, terminalProgress } from '../../snapshot/import/progress-renderers.js';
 import { snapshotRunKind } from '../../state/snapshot-store.js';
 import type { CommandContext } from '../command-context.js';
+import type { DatabaseSettings } from '../../core/database-settings.js';
+import type { LoaderSessions } from '../../engines/loader-sessions.js';
 
 /** The action of `godwit import data to target` (the spec is in import-data-to-target.ts). */
 export async function run(context: CommandContext): Promise<void> {
@@ -78,11 +80,18 @@ export async function run(context: CommandContext): Promise<void> {
   // A live migration (the snapshot was taken under a replication slot): apply the change stream until stopped.
   terminal.print(`import data to target: snapshot part done: ${parts.join(', ')}.`);
   store.setPhaseStatus(IMPORT_DATA_PHASE, 'running', `snapshot loaded (${parts.join(', ')}); applying the change stream`);
-  const { runLiveImport } = await import('../../apply/live-import.js');
+  const { runLiveImport, TARGET_IMPORTER } = await import('../../apply/live-import.js');
+  const { cutoverDrained, ImportCutoverWatch } = await import('../../cutover/import-cutover.js');
   const channels = parallelJobs;
   const apply = await createPool(target, { applicationName: `godwit ${context.name}`, logger, max: channels + 1 });
   const applySessions = postgresLoaderSessions(apply.pool, channels + 1, { user: target.user, database: target.database });
+  // The cutover to target (src/cutover): the apply ends at the end marker, then the importer's steps run.
+  const cutover = new ImportCutoverWatch(store, 'to-target', 'source-to-target', TARGET_IMPORTER);
   try {
+    if (cutoverDrained(store, 'to-target')) {
+      await completeCutover(context, applySessions, target);
+      return;
+    }
     const live = await runLiveImport({
       store,
       queueDir: exportDir.queueDir,
@@ -92,7 +101,14 @@ export async function run(context: CommandContext): Promise<void> {
       signal: context.signal,
       logger,
       print: (text) => terminal.print(text),
+      until: cutover.signal,
+      onMarker: cutover.onMarker,
     });
+    if (cutover.reached && !context.signal.aborted) {
+      cutover.stop();
+      await completeCutover(context, applySessions, target);
+      return;
+    }
     const why = context.signal.reason instanceof Error ? context.signal.reason.message : 'stopped.';
     const detail = `change apply stopped (${why.replace(/\.$/, '')}): every event up to vsn ${live.appliedThroughVsn} of ${live.headVsn} applied; run the same command to resume`;
     store.setPhaseStatus(IMPORT_DATA_PHASE, 'running', detail);
@@ -104,6 +120,34 @@ export async function run(context: CommandContext): Promise<void> {
     store.setPhaseStatus(IMPORT_DATA_PHASE, 'failed', error instanceof Error ? error.message : String(error));
     throw error;
   } finally {
+    cutover.stop();
     await applySessions.end();
   }
+}
+
+/** The importer's part of the cutover to target once the apply reached the end marker; prints the outcome. */
+async function completeCutover(context: CommandContext, sessions: LoaderSessions, target: DatabaseSettings): Promise<void> {
+  const { store, terminal, logger } = context;
+  if (store === undefined) throw new Error('import data to target runs in an export directory');
+  const { finishImportCutover } = await import('../../cutover/import-cutover.js');
+  const { cutoverImportDoneMessage } = await import('../../cutover/cutover-messages.js');
+  const result = await finishImportCutover({
+    store,
+    direction: 'to-target',
+    stream: 'source-to-target',
+    migrationId: store.getMigrationId(),
+    sessions,
+    settings: target,
+    applicationName: `godwit ${context.name}`,
+    logger,
+    signal: context.signal,
+    print: (text) => terminal.print(text),
+  });
+  if (result.record === undefined) {
+    store.setPhaseStatus(IMPORT_DATA_PHASE, 'running', 'cutover to target: every change applied; stopped while waiting for the exporter');
+    terminal.print('import data to target: stopped while waiting for `export data from source` to release the source; run the same command to complete the cutover.');
+    return;
+  }
+  store.setPhaseStatus(IMPORT_DATA_PHASE, 'done', 'cutover to target completed');
+  terminal.print(cutoverImportDoneMessage(result.record, result.sequences));
 }

@@ -1,5 +1,5 @@
 // `godwit initiate cutover to target`: asks the running streams to switch over to the target.
-import type { CommandSpec } from '../command-spec.js';
+import { lazyRun, type CommandSpec } from '../command-spec.js';
 import { booleanOption } from '../shared-options.js';
 
 export const initiateCutoverToTarget: CommandSpec = {
@@ -14,4 +14,5 @@ export const initiateCutoverToTarget: CommandSpec = {
   needsExportDir: true,
   exclusive: false,
   ownsState: false,
+  run: lazyRun(() => import('./initiate-cutover-to-target.run.js')),
 };

@@ -1,0 +1,82 @@
+// Fall-back preparation at cutover to target: the publication and logical replication slot on the
+// target that the reverse stream (`export data from target`) reads. Created after every change up to
+// the end marker is applied and the sequences are set, and before the cutover is reported COMPLETED:
+// the application writes to the target only after COMPLETED, so the slot's stream holds every one of
+// its writes, and none of godwit's own apply writes (all committed before the slot existed) comes back.
+// No snapshot is exported (DESIGN.md section 10: the source already holds the data).
+//
+// Each part is idempotent so a run killed between them completes the rest: the publication is created
+// only when missing, an existing slot of that name (created by a killed run, before any application
+// write) is taken with its confirmed position.
+
+import type { DatabaseSettings } from '../core/database-settings.js';
+import { GodwitError, describeError } from '../core/errors.js';
+import { quoteIdent } from '../core/identifiers.js';
+import type { Logger } from '../core/logger.js';
+import { formatLsn } from '../core/lsn.js';
+import { ensureBookkeepingSchema } from '../engines/bookkeeping-schema.js';
+import { ReplicationConnection } from '../engines/postgres/replication/index.js';
+import type { SqlSession } from '../engines/sql-session.js';
+import { MARKER_TABLE_SQL } from './end-marker.js';
+import { cutoverKillPoint } from './kill-points.js';
+
+/** The reverse stream's slot and publication: the forward names plus `_fb` (a slot name is cluster-wide). */
+export function reverseStreamNames(migrationId: string): { slotName: string; publicationName: string } {
+  const hex = migrationId.replaceAll('-', '').toLowerCase().slice(0, 12);
+  if (!/^[0-9a-f]{12}$/.test(hex)) throw new Error(`migration id ${migrationId} is not a UUID`);
+  return { slotName: `godwit_${hex}_fb`, publicationName: `godwit_${hex}_fb` };
+}
+
+export interface ReverseStreamOptions {
+  migrationId: string;
+  /** The migrated tables as the target names them (root tables of partitioned ones). */
+  tables: readonly { schema: string; name: string }[];
+  /** A session on the target. */
+  session: SqlSession;
+  /** Proven settings of the target, for the replication connection. */
+  settings: DatabaseSettings;
+  applicationName: string;
+  logger: Logger;
+}
+
+export interface ReverseStream {
+  slotName: string;
+  publicationName: string;
+  /** Where the slot's stream starts, as the server prints it. */
+  consistentPoint: string;
+}
+
+/** Creates (or finds) the target's publication and slot for the reverse stream. */
+export async function prepareReverseStream(options: ReverseStreamOptions): Promise<ReverseStream> {
+  const { session, logger } = options;
+  const names = reverseStreamNames(options.migrationId);
+  await ensureBookkeepingSchema(session);
+  const existing = await session.query('SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1', [names.publicationName]);
+  if (existing.rows.length === 0) {
+    const tables = [...options.tables.map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`), MARKER_TABLE_SQL].join(', ');
+    await session.query(`CREATE PUBLICATION ${quoteIdent(names.publicationName)} FOR TABLE ${tables} WITH (publish_via_partition_root = true)`);
+    logger.info(`created publication ${names.publicationName} on the target for ${options.tables.length} table(s) and the end-marker table`);
+  }
+  let replication: ReplicationConnection;
+  try {
+    replication = await ReplicationConnection.open(options.settings, { applicationName: options.applicationName, logger });
+  } catch (error) {
+    throw new GodwitError(`Cannot open a replication connection to the target for the fall-back stream: ${describeError(error)}`, {
+      cause: error,
+      hint: 'Fall-back needs wal_level = logical, a free replication slot and the REPLICATION right on the target; fix that and run the same command again.',
+    });
+  }
+  try {
+    const slot = await replication.readSlot(names.slotName);
+    if (slot !== undefined) {
+      logger.info(`replication slot ${names.slotName} exists on the target already (an earlier run created it); taking it`);
+      return { ...names, consistentPoint: slot.confirmedFlushLsn === undefined ? '' : formatLsn(slot.confirmedFlushLsn) };
+    }
+    const created = await replication.createSlot(names.slotName, { snapshot: 'nothing' });
+    logger.info(`created replication slot ${names.slotName} on the target at ${formatLsn(created.consistentPoint)}`);
+    cutoverKillPoint('reverse-slot-created');
+    return { ...names, consistentPoint: formatLsn(created.consistentPoint) };
+  } finally {
+    await replication.close();
+  }
+}

@@ -1,0 +1,143 @@
+// Cutover to target as a user runs it (issue 6): `export data from source --export-type
+// snapshot-and-changes` and `import data to target` run as separate CLI processes while an application
+// writes to the PostgreSQL 15 source; the application stops, `initiate cutover to target
+// --prepare-for-fall-back true` is run; the exporter writes the end marker, releases the source and
+// exits 0, the importer drains up to the marker, moves every sequence forward (serial, identity, one
+// owned by no column), prepares the reverse stream on the PostgreSQL 17 target and exits 0 naming the
+// fall-back commands. Then: identical data, `cutover status` (text and JSON) COMPLETED, the source's
+// slot and publication gone, the target's reverse slot holding none of godwit's writes but the
+// application's first write, and sequences that never hand out a used value. The second test kills
+// the exporter and importer with SIGKILL at every step of the cutover and re-runs the same commands.
+// Bad input: a second request, and a cutover without a live export.
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dropDatabase, query, type HarnessServer } from '../harness/index.js';
+import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
+import { tableChecksums } from '../snapshot-import/fake-export.js';
+import {
+  env,
+  expectSequencesMovedForward,
+  pendingChanges,
+  prepareMigration,
+  sleep,
+  source,
+  supervise,
+  target,
+  workload,
+  type Migration,
+} from './cutover-helpers.js';
+
+const created: [HarnessServer, string][] = [];
+afterAll(async () => {
+  for (const [server, db] of created) await dropDatabase(server, db);
+});
+
+async function migration(prefix: string): Promise<Migration> {
+  const m = await prepareMigration(prefix);
+  created.push([source, m.sourceDb], [target, m.targetDb]);
+  return m;
+}
+
+/** Every check after a completed cutover with fall-back. */
+async function expectCompleted(m: Migration): Promise<void> {
+  const status = await runGodwit(['cutover', 'status', ...m.dir], { env });
+  expect(status.code, status.stderr).toBe(0);
+  expect(status.stdout).toContain('cutover to target status: COMPLETED');
+  expect(status.stdout).toContain('cutover to source status: NOT INITIATED');
+  const json = await runGodwit(['cutover', 'status', ...m.dir, '--output-format', 'json'], { env });
+  const parsed = JSON.parse(json.stdout) as {
+    cutoverToTarget: { status: string; step: string; prepareForFallBack: boolean; reverseSlot: string; reversePublication: string };
+    cutoverToSource: { status: string };
+    history: { to: string; at: string }[];
+  };
+  expect(parsed.cutoverToTarget).toMatchObject({ status: 'COMPLETED', step: 'COMPLETED', prepareForFallBack: true });
+  expect(parsed.cutoverToSource.status).toBe('NOT INITIATED');
+  expect(parsed.history.map((h) => h.to)).toEqual([
+    'INITIATED', 'MARKER_WRITTEN', 'MARKER_QUEUED', 'CAPTURE_RELEASED', 'DRAINED', 'SEQUENCES_SET', 'REVERSE_PREPARED', 'COMPLETED',
+  ]);
+
+  // Identical data, the source released, the target holding the reverse stream's slot and publication.
+  expect(await tableChecksums(target, m.targetDb, ['public'])).toEqual(await tableChecksums(source, m.sourceDb, ['public']));
+  const sourceSlots = await query(source, 'postgres', "SELECT slot_name FROM pg_replication_slots WHERE database = $1", [m.sourceDb]);
+  expect(sourceSlots).toEqual([]);
+  expect(await query(source, m.sourceDb, 'SELECT pubname FROM pg_publication')).toEqual([]);
+  const { reverseSlot, reversePublication } = parsed.cutoverToTarget;
+  expect(await query(target, m.targetDb, 'SELECT pubname FROM pg_publication')).toEqual([{ pubname: reversePublication }]);
+  // None of godwit's writes is in the reverse stream; the application's first write on the target is.
+  expect(await pendingChanges(m.targetDb, reverseSlot, reversePublication)).toBe(0);
+  await expectSequencesMovedForward(m.sourceDb, m.targetDb);
+  expect(await pendingChanges(m.targetDb, reverseSlot, reversePublication)).toBe(3);
+}
+
+describe('cutover to target', () => {
+  it('drains, moves sequences forward and prepares fall-back under a workload, through the CLI', async () => {
+    const m = await migration('cutover_e2e');
+    const stop = { now: false };
+    const app = workload(m.sourceDb, stop);
+    const exporter = startGodwit(m.exportArgs, { env });
+    const importer = startGodwit(m.importArgs, { env });
+    await sleep(6000);
+    const before = await runGodwit(['cutover', 'status', ...m.dir], { env });
+    expect(before.stdout.trim()).toBe('cutover to target status: NOT INITIATED');
+    stop.now = true; // the application stops writing, then the cutover is initiated
+    expect(await app).toBeGreaterThan(50);
+    const initiated = await runGodwit(['initiate', 'cutover', 'to', 'target', ...m.dir, '--prepare-for-fall-back', 'true'], { env });
+    expect(initiated.code, initiated.stderr).toBe(0);
+    const again = await runGodwit(['initiate', 'cutover', 'to', 'target', ...m.dir], { env });
+    expect(again.code).toBe(5);
+    expect(again.stderr).toMatch(/already requested/);
+
+    const [exported, imported] = await Promise.all([exporter.done, importer.done]);
+    expect(exported.code, exported.stderr + exported.stdout).toBe(0);
+    expect(imported.code, imported.stderr + imported.stdout).toBe(0);
+    for (const out of [exported.stdout, imported.stdout]) {
+      expect(out).toContain('godwit export data from target');
+      expect(out).toContain('godwit import data to source');
+    }
+    expect(imported.stdout).toMatch(/cutover to target COMPLETED/);
+    await expectCompleted(m);
+
+    // Run again after the cutover: both say where things stand and exit 0.
+    const [exportAgain, importAgain] = await Promise.all([runGodwit(m.exportArgs, { env, timeoutMs: 60_000 }), runGodwit(m.importArgs, { env, timeoutMs: 60_000 })]);
+    expect(exportAgain.code, exportAgain.stderr).toBe(0);
+    expect(importAgain.code, importAgain.stderr).toBe(0);
+  }, 300_000);
+
+  it('completes with identical data when exporter and importer are SIGKILLed at every cutover step and re-run', async () => {
+    const m = await migration('cutover_kill');
+    const killDir = mkdtempSync(join(tmpdir(), 'godwit-cutover-kills-'));
+    const points = [
+      'before-marker', 'marker-inserted', 'MARKER_WRITTEN', 'MARKER_QUEUED', 'capture-dropped', 'CAPTURE_RELEASED',
+      'marker-applied', 'DRAINED', 'SEQUENCES_SET', 'reverse-slot-created', 'REVERSE_PREPARED',
+    ];
+    const killEnv = { GODWIT_TEST_CUTOVER_KILL_AT: points.join(','), GODWIT_TEST_CUTOVER_KILL_DONE_DIR: killDir };
+    const stop = { now: false };
+    const app = workload(m.sourceDb, stop);
+    const exporter = supervise(m.exportArgs, killEnv);
+    const importer = supervise(m.importArgs, killEnv);
+    await sleep(6000);
+    stop.now = true;
+    await app;
+    const initiated = await runGodwit(['initiate', 'cutover', 'to', 'target', ...m.dir, '--prepare-for-fall-back', 'true'], { env });
+    expect(initiated.code, initiated.stderr).toBe(0);
+    const [exported, imported] = await Promise.all([exporter, importer]);
+    expect(exported.result.code, exported.output).toBe(0);
+    expect(imported.result.code, imported.output).toBe(0);
+    expect(readdirSync(killDir).sort()).toEqual([...points].sort());
+    expect(exported.kills).toBe(6);
+    expect(imported.kills).toBe(5);
+    await expectCompleted(m);
+  }, 400_000);
+
+  it('refuses a cutover when the export directory holds no live export', async () => {
+    const dir = ['--export-dir', join(mkdtempSync(join(tmpdir(), 'godwit-cutover-none-')), 'export')];
+    const refused = await runGodwit(['initiate', 'cutover', 'to', 'target', ...dir], { env });
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toMatch(/no snapshot-and-changes export/);
+    const status = await runGodwit(['cutover', 'status', ...dir], { env });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout.trim()).toBe('cutover to target status: NOT INITIATED');
+  }, 60_000);
+});
