@@ -58,6 +58,15 @@ async function expectCompleted(m: Migration): Promise<void> {
     'INITIATED', 'MARKER_WRITTEN', 'MARKER_QUEUED', 'CAPTURE_RELEASED', 'DRAINED', 'SEQUENCES_SET', 'REVERSE_PREPARED', 'COMPLETED',
   ]);
 
+  // The data-migration report shows the cutover and its history.
+  const report = await runGodwit(['get', 'data-migration-report', ...m.dir], { env });
+  expect(report.code, report.stderr).toBe(0);
+  expect(report.stdout).toContain('cutover to target status: COMPLETED');
+  expect(report.stdout).toContain('REVERSE_PREPARED -> COMPLETED');
+  const reportJson = JSON.parse((await runGodwit(['get', 'data-migration-report', ...m.dir, '--output-format', 'json'], { env })).stdout) as { cutover: { toTarget: string; history: unknown[] } };
+  expect(reportJson.cutover.toTarget).toBe('COMPLETED');
+  expect(reportJson.cutover.history).toHaveLength(8);
+
   // Identical data, the source released, the target holding the reverse stream's slot and publication.
   expect(await tableChecksums(target, m.targetDb, ['public'])).toEqual(await tableChecksums(source, m.sourceDb, ['public']));
   const sourceSlots = await query(source, 'postgres', "SELECT slot_name FROM pg_replication_slots WHERE database = $1", [m.sourceDb]);
@@ -130,6 +139,31 @@ describe('cutover to target', () => {
     expect(imported.kills).toBe(5);
     await expectCompleted(m);
   }, 400_000);
+
+  it('without fall-back: drains, moves sequences forward, creates nothing on the target, both exit 0', async () => {
+    const m = await migration('cutover_nofb');
+    const stop = { now: false };
+    const app = workload(m.sourceDb, stop);
+    const exporter = startGodwit(m.exportArgs, { env });
+    const importer = startGodwit(m.importArgs, { env });
+    await sleep(5000);
+    stop.now = true;
+    await app;
+    const initiated = await runGodwit(['initiate', 'cutover', 'to', 'target', ...m.dir], { env });
+    expect(initiated.code, initiated.stderr).toBe(0);
+    const [exported, imported] = await Promise.all([exporter.done, importer.done]);
+    expect(exported.code, exported.stderr + exported.stdout).toBe(0);
+    expect(imported.code, imported.stderr + imported.stdout).toBe(0);
+    expect(imported.stdout).toMatch(/cutover to target COMPLETED/);
+    expect(imported.stdout).not.toContain('godwit import data to source');
+    const status = await runGodwit(['cutover', 'status', ...m.dir], { env });
+    expect(status.stdout.trim()).toBe('cutover to target status: COMPLETED');
+    expect(await tableChecksums(target, m.targetDb, ['public'])).toEqual(await tableChecksums(source, m.sourceDb, ['public']));
+    expect(await query(source, 'postgres', 'SELECT slot_name FROM pg_replication_slots WHERE database = $1', [m.sourceDb])).toEqual([]);
+    expect(await query(target, 'postgres', 'SELECT slot_name FROM pg_replication_slots WHERE database = $1', [m.targetDb])).toEqual([]);
+    expect(await query(target, m.targetDb, 'SELECT pubname FROM pg_publication')).toEqual([]);
+    await expectSequencesMovedForward(m.sourceDb, m.targetDb);
+  }, 300_000);
 
   it('refuses a cutover when the export directory holds no live export', async () => {
     const dir = ['--export-dir', join(mkdtempSync(join(tmpdir(), 'godwit-cutover-none-')), 'export')];

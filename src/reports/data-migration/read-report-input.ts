@@ -11,7 +11,9 @@ import {
   listSnapshotTables,
   snapshotExportFinished,
 } from '../../state/snapshot-store.js';
-import { buildDataMigrationReport, buildImportStatus, type DataMigrationReport, type ImportStatus } from './report-data.js';
+import { statusLabel } from '../../cutover/cutover-states.js';
+import { listCutoverHistory, readCutover } from '../../cutover/cutover-store.js';
+import { buildDataMigrationReport, buildImportStatus, type CutoverSection, type DataMigrationReport, type ImportStatus } from './report-data.js';
 
 /** The report from what the store knows; `finalRowCounts` when the caller counted the target. */
 export function dataMigrationReportFromStore(store: MigrationStore, finalRowCounts?: ReadonlyMap<string, number>): DataMigrationReport {
@@ -24,7 +26,18 @@ export function dataMigrationReportFromStore(store: MigrationStore, finalRowCoun
     finalRowCounts,
     importedChanges: readAppliedChangeCounts(store, 'source-to-target'),
     exportedChanges: readExportedChangeCounts(store, 'source-to-target'),
+    cutover: cutoverSection(store),
   });
+}
+
+/** The cutover part of the report (undefined before any request): the labels of `cutover status` and the history. */
+function cutoverSection(store: MigrationStore): CutoverSection | undefined {
+  const toTarget = readCutover(store, 'to-target');
+  const toSource = readCutover(store, 'to-source');
+  if (toTarget.state === 'NOT_INITIATED' && toSource.state === 'NOT_INITIATED') return undefined;
+  const section: CutoverSection = { toTarget: statusLabel(toTarget.state), history: listCutoverHistory(store) };
+  if (toTarget.prepareForFallBack || toSource.state !== 'NOT_INITIATED') section.toSource = statusLabel(toSource.state);
+  return section;
 }
 
 /** The import status from what the store knows. */

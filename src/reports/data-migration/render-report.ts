@@ -28,7 +28,17 @@ export function renderReportTable(report: DataMigrationReport): string {
   for (const row of [...report.tables, report.total]) {
     table.push(REPORT_COLUMNS.map(([key]) => (row[key] === null ? '-' : String(row[key]))));
   }
-  return `data migration report (migration ${report.migrationId})\n${table.toString()}`;
+  const text = `data migration report (migration ${report.migrationId})\n${table.toString()}`;
+  return report.cutover === undefined ? text : `${text}\n${renderCutover(report.cutover)}`;
+}
+
+/** The cutover lines under the report table: the status labels, then every transition with its time. */
+function renderCutover(cutover: NonNullable<DataMigrationReport['cutover']>): string {
+  const lines = [`cutover to target status: ${cutover.toTarget}`];
+  if (cutover.toSource !== undefined) lines.push(`cutover to source status: ${cutover.toSource}`);
+  const history = plainTable(['TIME', 'CUTOVER', 'STEP', 'DETAIL']);
+  for (const entry of cutover.history) history.push([entry.at, entry.direction, `${entry.from} -> ${entry.to}`, entry.detail ?? '']);
+  return `${lines.join('\n')}\ncutover history\n${history.toString()}`;
 }
 
 /** The report as JSON. */

@@ -19,12 +19,32 @@ export interface DataMigrationRow {
   finalRowCount: number | null;
 }
 
+/** One recorded transition of the cutover state machine (src/cutover), for the report's history. */
+export interface CutoverHistoryEntry {
+  direction: string;
+  from: string;
+  event: string;
+  to: string;
+  at: string;
+  detail: string | null;
+}
+
+/** Where the cutovers stand (the labels of `cutover status`) and how they got there. */
+export interface CutoverSection {
+  toTarget: string;
+  /** Present once fall-back is prepared or a cutover to source was requested. */
+  toSource?: string;
+  history: CutoverHistoryEntry[];
+}
+
 /** The whole report. */
 export interface DataMigrationReport {
   migrationId: string;
   generatedAt: string;
   tables: DataMigrationRow[];
   total: DataMigrationRow;
+  /** Present once a cutover was requested. */
+  cutover?: CutoverSection;
 }
 
 /** What the report is made of; every map is keyed by the table key (`"schema"."name"`). */
@@ -39,6 +59,8 @@ export interface DataMigrationInput {
   importedChanges?: ReadonlyMap<string, { inserts: number; updates: number; deletes: number }>;
   /** Per table, the change events the exporter made durable in the queue. */
   exportedChanges?: ReadonlyMap<string, { inserts: number; updates: number; deletes: number }>;
+  /** The cutover state and history, once a cutover was requested. */
+  cutover?: CutoverSection;
 }
 
 const COUNTS = [
@@ -75,7 +97,9 @@ export function buildDataMigrationReport(input: DataMigrationInput): DataMigrati
   for (const name of COUNTS) total[name] = tables.reduce((sum, row) => sum + row[name], 0);
   const counted = tables.every((row) => row.finalRowCount !== null);
   total.finalRowCount = counted && tables.length > 0 ? tables.reduce((sum, row) => sum + (row.finalRowCount ?? 0), 0) : null;
-  return { migrationId: input.migrationId, generatedAt: input.generatedAt, tables, total };
+  const report: DataMigrationReport = { migrationId: input.migrationId, generatedAt: input.generatedAt, tables, total };
+  if (input.cutover !== undefined) report.cutover = input.cutover;
+  return report;
 }
 
 /** One table's import progress, for `import data status`. */
