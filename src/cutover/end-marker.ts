@@ -4,6 +4,10 @@
 // includes, and stops when the stream delivers that row. Capture turns the row into a `marker` event
 // (src/capture/run-capture.ts, option endMarker); the importer treats it as a barrier.
 //
+// The table is the stream_markers table the bookkeeping schema already defines (one row per marker,
+// keyed by migration and marker id, so several migrations on one database never collide) rather than a
+// table of its own: one table for both directions, created by the same idempotent bookkeeping code.
+//
 // The row's marker_id is chosen when the cutover is requested (cutover-store.ts), so writing it is
 // idempotent (ON CONFLICT DO NOTHING): a run killed between the INSERT and recording MARKER_WRITTEN
 // writes nothing new when run again, and the row it wrote is still in the stream.

@@ -11,6 +11,11 @@
 //
 // A restart in INITIATED or MARKER_WRITTEN first looks at the queue's last event: when it is the marker,
 // the stream will not send it again (it was acknowledged), so the run goes on from MARKER_QUEUED's step.
+//
+// The sequence values are read here, by the process that holds a connection to the capturing database,
+// and handed to the importer through the store (cutover_sequences): `import data to target` then needs
+// no source credentials, and the values are read at the one moment known to be after the application's
+// last write (the marker is behind it in the stream).
 
 import type { QueueStream } from '../core/change-event.js';
 import { StateError, describeError } from '../core/errors.js';
