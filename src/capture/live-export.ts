@@ -12,6 +12,10 @@
 // 4. The change stream runs through runCapture into data/queue until the signal aborts, reconnecting
 //    after a resumable ReplicationError (a walsender serves one START_REPLICATION per session) with the
 //    same queue writer.
+// 5. Cutover to target (src/cutover/export-cutover.ts): while streaming, a recorded request makes the
+//    export write the end marker (a row of godwit_metadata.stream_markers, which the publication
+//    includes); the capture ends right after the marker is durable and acknowledged, the source's
+//    sequence values are recorded and the slot and publication dropped; runLiveExport returns `cutover`.
 // A restart after the snapshot completed skips to 4 (readiness in resume mode). A restart while the
 // snapshot was being read cannot continue: the slot's snapshot ended with the process that held it, and
 // reading the rest under another snapshot would miss or double changes. It refuses and names
