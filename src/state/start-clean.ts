@@ -69,6 +69,15 @@ export const START_CLEAN_SCOPES: Readonly<Record<string, CleanScope>> = {
         DELETE FROM live_exports WHERE stream = 'source-to-target';
         DELETE FROM exported_change_counts WHERE stream = 'source-to-target';
       `);
+      // A cutover to target not yet completed belonged to the discarded stream (its end marker and
+      // sequence values refer to it): it must be requested again (src/cutover). A completed one stays.
+      store.db.exec(`
+        DELETE FROM cutover_sequences WHERE direction = 'to-target'
+          AND NOT EXISTS (SELECT 1 FROM cutover_state WHERE direction = 'to-target' AND state = 'COMPLETED');
+        DELETE FROM cutover_history WHERE direction = 'to-target'
+          AND NOT EXISTS (SELECT 1 FROM cutover_state WHERE direction = 'to-target' AND state = 'COMPLETED');
+        DELETE FROM cutover_state WHERE direction = 'to-target' AND state <> 'COMPLETED';
+      `);
     },
   },
 };

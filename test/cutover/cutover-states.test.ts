@@ -8,6 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CutoverStateError, ExitCode } from '../../src/core/errors.js';
 import { checkRequest, CUTOVER_STATES, next, reached, statusLabel, type CutoverState } from '../../src/cutover/cutover-states.js';
 import { advanceCutover, listCutoverHistory, listCutoverSequences, readCutover, readCutoverPositions, requestCutover } from '../../src/cutover/cutover-store.js';
+import { openExportDir } from '../../src/state/export-dir.js';
+import { applyStartClean, planStartClean } from '../../src/state/start-clean.js';
 import { openStore, type MigrationStore } from '../../src/state/store.js';
 
 const FALL_BACK_CHAIN = ['request', 'marker-written', 'marker-queued', 'capture-released', 'drained', 'sequences-set', 'reverse-prepared', 'completed'] as const;
@@ -90,5 +92,27 @@ describe('cutover store', () => {
     expect(history.every((h, i) => i === 0 || h.at > (history[i - 1]?.at ?? ''))).toBe(true);
     // Now cutover to source may be requested.
     expect(requestCutover(store, 'to-source', { prepareForFallBack: false }).state).toBe('INITIATED');
+  });
+});
+
+describe('--start-clean of the export', () => {
+  it('forgets a cutover to target that has not completed (it belonged to the discarded stream)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'godwit-cutover-clean-'));
+    try {
+      const dir = openExportDir(join(root, 'export'));
+      const store = openStore(dir.storeFile);
+      try {
+        requestCutover(store, 'to-target', { prepareForFallBack: true });
+        advanceCutover(store, 'to-target', 'marker-written');
+        applyStartClean(dir, store, planStartClean(dir, 'export-data-from-source'));
+        expect(readCutover(store, 'to-target').state).toBe('NOT_INITIATED');
+        expect(listCutoverHistory(store)).toEqual([]);
+        expect(requestCutover(store, 'to-target', { prepareForFallBack: false }).state).toBe('INITIATED');
+      } finally {
+        store.close();
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
