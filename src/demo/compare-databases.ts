@@ -70,9 +70,10 @@ export async function compareDatabases(source: pg.ClientConfig, target: pg.Clien
 
 /** The comparison as a terminal table. */
 export function renderComparison(tables: readonly TableComparison[], sequences: readonly SequenceComparison[]): string {
-  const table = new Table({ head: ['table', 'source rows', 'target rows', 'result'] });
+  const style = { head: [], border: [] };
+  const table = new Table({ head: ['table', 'source rows', 'target rows', 'result'], style });
   for (const t of tables) table.push([t.table, t.sourceRows, t.targetRows, t.identical ? 'identical' : 'DIFFERENT']);
-  const seq = new Table({ head: ['sequence', 'source last value', 'target last value'] });
+  const seq = new Table({ head: ['sequence', 'source last value', 'target last value'], style });
   for (const s of sequences) seq.push([s.sequence, s.sourceValue ?? 'not called', s.targetValue ?? 'not called']);
   return `${table.toString()}\n${seq.toString()}`;
 }
