@@ -8,7 +8,7 @@ import type { QueueStream } from '../../core/change-event.js';
 import type { QueueSegment } from '../../state/queue-store.js';
 import { QueueDamagedError } from './queue-errors.js';
 import { checkSegmentFile, queueIoError, syncDirectorySync } from './segment-files.js';
-import { SEGMENT_HEADER_SIZE, parseSegmentFileName, segmentFileName } from './segment-format.js';
+import { SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_SIZE, parseSegmentFileName, segmentFileName } from './segment-format.js';
 
 /** The state of a segment at one transaction end: what a commit records. */
 export interface Boundary {
@@ -40,6 +40,8 @@ export interface OpenSegment {
   rotated: boolean;
   /** Created by this writer: its directory entry must be fsynced before it is first recorded. */
   needsDirSync: boolean;
+  /** The segment's format version (segment-format.ts); the writer appends only to the current one. */
+  version: number;
 }
 
 /** Creates the (empty) file of a new segment; the writer puts the header in front of its first bytes. */
@@ -67,6 +69,7 @@ export function createSegmentFile(queueDir: string, stream: QueueStream, segment
     recordedBoundary: empty,
     rotated: false,
     needsDirSync: true,
+    version: SEGMENT_FORMAT_VERSION,
   };
 }
 
@@ -86,9 +89,10 @@ export function reopenSegmentFile(queueDir: string, recorded: QueueSegment): Ope
     }
     throw queueIoError('open', path, error);
   }
+  let version: number;
   try {
     const fileSize = fstatSync(fd).size;
-    checkSegmentFile(fd, path, recorded.segmentNo, fileSize, recorded.committedSize);
+    version = checkSegmentFile(fd, path, recorded.segmentNo, fileSize, recorded.committedSize);
     if (fileSize > recorded.committedSize) ftruncateSync(fd, recorded.committedSize);
   } catch (error) {
     closeSync(fd);
@@ -115,6 +119,7 @@ export function reopenSegmentFile(queueDir: string, recorded: QueueSegment): Ope
     recordedBoundary: boundary,
     rotated: false,
     needsDirSync: false,
+    version,
   };
 }
 

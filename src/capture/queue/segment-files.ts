@@ -6,7 +6,7 @@ import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { StateError, describeError } from '../../core/errors.js';
 import { QueueDamagedError } from './queue-errors.js';
-import { SEGMENT_HEADER_SIZE, checkSegmentHeader } from './segment-format.js';
+import { SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_SIZE, checkSegmentHeader, segmentVersion } from './segment-format.js';
 
 const fdatasyncAsync = promisify(fdatasync);
 const fsyncAsync = promisify(fsync);
@@ -71,16 +71,20 @@ export function readFully(fd: number, path: string, target: Buffer, targetOffset
   return done;
 }
 
-/** Checks that a segment file starts with the header of `segmentNo` and holds at least `committedSize` bytes. */
-export function checkSegmentFile(fd: number, path: string, segmentNo: number, fileSize: number, committedSize: number): void {
+/**
+ * Checks that a segment file starts with the header of `segmentNo` and holds at least `committedSize`
+ * bytes; returns the segment's format version (the current one for a file without committed bytes).
+ */
+export function checkSegmentFile(fd: number, path: string, segmentNo: number, fileSize: number, committedSize: number): number {
   if (fileSize < committedSize) {
     throw new QueueDamagedError(path, fileSize, 'file-too-short', `the file ends at byte ${fileSize}, but the store records ${committedSize} committed bytes`);
   }
-  if (committedSize === 0) return;
+  if (committedSize === 0) return SEGMENT_FORMAT_VERSION;
   const header = Buffer.alloc(SEGMENT_HEADER_SIZE);
   const read = readFully(fd, path, header, 0, SEGMENT_HEADER_SIZE, 0);
   const problem = read < SEGMENT_HEADER_SIZE ? 'the header is cut short' : checkSegmentHeader(header, segmentNo);
   if (problem !== undefined) throw new QueueDamagedError(path, 0, 'bad-header', problem);
+  return segmentVersion(header);
 }
 
 /** An I/O failure on a queue file, with the file and the system's reason (ENOSPC and friends). */

@@ -2,7 +2,7 @@
 // records, one per event, appended in vsn order:
 //
 //   header:  "GODWITQS" (8 bytes) | format version u16 LE | reserved u16 (0) | segment number u32 LE
-//   record:  crc32 u32 LE | payload length u32 LE | vsn u64 LE | payload (UTF-8, see event-codec.ts)
+//   record:  crc32 u32 LE | payload length u32 LE | vsn u64 LE | payload (see event-codec.ts)
 //
 // The CRC-32 (node:zlib, the IEEE polynomial) covers everything after itself: length, vsn and payload,
 // so a flipped bit anywhere in a record, including its length, is detected. The vsn sits in the frame
@@ -13,8 +13,13 @@ import { crc32 } from 'node:zlib';
 import type { QueueStream } from '../../core/change-event.js';
 
 export const SEGMENT_MAGIC = Buffer.from('GODWITQS', 'latin1');
-/** Bumped when the header, frame or payload encoding changes; readers refuse versions they do not know. */
-export const SEGMENT_FORMAT_VERSION = 1;
+/**
+ * Bumped when the header, frame or payload encoding changes; readers refuse versions they do not know.
+ * Version 1: JSON payloads; version 2 (written now): binary payloads (event-codec.ts). The frame is the same.
+ */
+export const SEGMENT_FORMAT_VERSION = 2;
+/** The versions this godwit reads: segments written by an earlier godwit stay readable. */
+export const READABLE_SEGMENT_VERSIONS: readonly number[] = [1, 2];
 export const SEGMENT_HEADER_SIZE = 16;
 export const RECORD_HEADER_SIZE = 16;
 /** The largest payload a frame may announce; anything larger is a damaged length. */
@@ -48,7 +53,9 @@ export function writeSegmentHeader(target: Buffer, offset: number, segmentNo: nu
 export function checkSegmentHeader(header: Buffer, segmentNo: number): string | undefined {
   if (header.length < SEGMENT_HEADER_SIZE || !header.subarray(0, 8).equals(SEGMENT_MAGIC)) return 'not a godwit queue segment (bad magic)';
   const version = header.readUInt16LE(8);
-  if (version !== SEGMENT_FORMAT_VERSION) return `segment format version ${version}, this godwit reads version ${SEGMENT_FORMAT_VERSION}`;
+  if (!READABLE_SEGMENT_VERSIONS.includes(version)) {
+    return `segment format version ${version}, this godwit reads versions ${READABLE_SEGMENT_VERSIONS.join(' and ')} (written by a newer godwit?)`;
+  }
   const number = header.readUInt32LE(12);
   if (number !== segmentNo) return `the header says segment ${number}, the store expects segment ${segmentNo}`;
   return undefined;
@@ -59,17 +66,18 @@ export function recordSize(payloadBytes: number): number {
   return RECORD_HEADER_SIZE + payloadBytes;
 }
 
-/**
- * Frames `payload` (whose UTF-8 length the caller measured as `payloadBytes`) at `offset` of `target`:
- * the string is encoded straight into the target, which avoids an intermediate Buffer per event.
- */
-export function writeRecord(target: Buffer, offset: number, vsn: number, payload: string, payloadBytes: number): void {
+/** Frames the first `payloadBytes` bytes of `payload` at `offset` of `target`. */
+export function writeRecord(target: Buffer, offset: number, vsn: number, payload: Buffer, payloadBytes: number): void {
   target.writeUInt32LE(payloadBytes, offset + 4);
   target.writeUInt32LE(vsn % TWO_POW_32, offset + 8);
   target.writeUInt32LE(Math.floor(vsn / TWO_POW_32), offset + 12);
-  const written = target.write(payload, offset + RECORD_HEADER_SIZE, payloadBytes, 'utf8');
-  if (written !== payloadBytes) throw new Error(`queue record: wrote ${written} payload bytes, expected ${payloadBytes}`);
+  payload.copy(target, offset + RECORD_HEADER_SIZE, 0, payloadBytes);
   target.writeUInt32LE(crc32(target.subarray(offset + 4, offset + RECORD_HEADER_SIZE + payloadBytes)), offset);
+}
+
+/** The format version a segment header carries (checked by checkSegmentHeader first). */
+export function segmentVersion(header: Buffer): number {
+  return header.readUInt16LE(8);
 }
 
 /** The payload length a record header announces. */

@@ -14,11 +14,12 @@ import type { ChangeEvent, QueueStream } from '../../core/change-event.js';
 import { StateError } from '../../core/errors.js';
 import { findQueueSegmentForVsn, getQueueSegment, type QueueSegment } from '../../state/queue-store.js';
 import type { MigrationStore } from '../../state/store.js';
-import { decodeChange } from './event-codec.js';
+import { ChangeDecoder, decodeChangeV1 } from './event-codec.js';
 import { QueueDamagedError, QueueEventsArchivedError } from './queue-errors.js';
 import { checkSegmentFile, queueIoError } from './segment-files.js';
 import {
   RECORD_HEADER_SIZE,
+  SEGMENT_FORMAT_VERSION,
   SEGMENT_HEADER_SIZE,
   recordChecksumMatches,
   recordPayloadLength,
@@ -67,6 +68,9 @@ export class QueueReader {
   private expectedVsn: number | null = null;
   /** The vsn the next returned event must have. */
   private wanted: number;
+  /** The open segment's format version, and the decoder of version-2 payloads (it keeps the shapes it met). */
+  private version = SEGMENT_FORMAT_VERSION;
+  private readonly decoder = new ChangeDecoder();
   private closed = false;
 
   constructor(options: QueueReaderOptions) {
@@ -94,11 +98,15 @@ export class QueueReader {
         if (this.advance(segment)) continue;
         break;
       }
-      const { vsn, payloadStart, payloadBytes, source } = await this.nextRecord(segment);
+      // Most records are in the read buffer already: no await (and no promise) for those.
+      const { vsn, payloadStart, payloadBytes, source } = this.bufferedRecord(segment) ?? (await this.nextRecord(segment));
       if (vsn < this.wanted) continue;
       let event: ChangeEvent;
       try {
-        event = decodeChange(source.toString('utf8', payloadStart, payloadStart + payloadBytes), vsn, this.stream);
+        event =
+          this.version === 1
+            ? decodeChangeV1(source.toString('utf8', payloadStart, payloadStart + payloadBytes), vsn, this.stream)
+            : this.decoder.decode(source, payloadStart, payloadStart + payloadBytes, vsn, this.stream);
       } catch (error) {
         const offset = this.position - RECORD_HEADER_SIZE - payloadBytes;
         throw new QueueDamagedError(this.path, offset, 'bad-payload', `the record of vsn ${vsn} does not decode (${(error as Error).message})`, { cause: error });
@@ -167,7 +175,7 @@ export class QueueReader {
       throw queueIoError('open', path, error);
     }
     try {
-      checkSegmentFile(fd, path, segment.segmentNo, fstatSync(fd).size, segment.committedSize);
+      this.version = checkSegmentFile(fd, path, segment.segmentNo, fstatSync(fd).size, segment.committedSize);
     } catch (error) {
       closeSync(fd);
       throw error;
@@ -234,6 +242,23 @@ export class QueueReader {
       await this.ensureBuffered(offset, size, limit);
       start = offset - this.bufferStart;
     }
+    return this.checkedRecord(source, start, offset, payloadBytes);
+  }
+
+  /** The record at the current position when it is wholly in the read buffer (checked), else undefined. */
+  private bufferedRecord(segment: QueueSegment): { vsn: number; payloadStart: number; payloadBytes: number; source: Buffer } | undefined {
+    const offset = this.position;
+    const start = offset - this.bufferStart;
+    if (start < 0 || start + RECORD_HEADER_SIZE > this.bufferLength) return undefined;
+    const payloadBytes = recordPayloadLength(this.buffer, start);
+    // A length past the committed size or the buffer: the slow path reads or reports it.
+    if (payloadBytes > segment.committedSize - offset - RECORD_HEADER_SIZE || start + RECORD_HEADER_SIZE + payloadBytes > this.bufferLength) return undefined;
+    return this.checkedRecord(this.buffer, start, offset, payloadBytes);
+  }
+
+  /** Checks the record at `start` of `source` (file offset `offset`) and moves past it. */
+  private checkedRecord(source: Buffer, start: number, offset: number, payloadBytes: number): { vsn: number; payloadStart: number; payloadBytes: number; source: Buffer } {
+    const size = RECORD_HEADER_SIZE + payloadBytes;
     if (!recordChecksumMatches(source, start, payloadBytes)) {
       throw new QueueDamagedError(this.path, offset, 'checksum-mismatch', `the checksum of the record (${payloadBytes} payload bytes) does not match`);
     }

@@ -19,10 +19,10 @@ import type { ChangeInput, QueueStream } from '../../core/change-event.js';
 import { StateError } from '../../core/errors.js';
 import { getQueueStreamHead, lastQueueSegment, recordQueueCommit, type QueueSegmentCommit } from '../../state/queue-store.js';
 import type { MigrationStore } from '../../state/store.js';
-import { encodeChange } from './event-codec.js';
+import { ChangeEncoder } from './event-codec.js';
 import { createSegmentFile, removeUnrecordedSegmentFiles, reopenSegmentFile, type OpenSegment } from './open-segment.js';
 import { queueIoError, syncDirectory, syncFileData, writeFully } from './segment-files.js';
-import { MAX_RECORD_PAYLOAD, RECORD_HEADER_SIZE, SEGMENT_HEADER_SIZE, recordSize, writeRecord, writeSegmentHeader } from './segment-format.js';
+import { MAX_RECORD_PAYLOAD, RECORD_HEADER_SIZE, SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_SIZE, recordSize, writeRecord, writeSegmentHeader } from './segment-format.js';
 
 /** A segment is closed at the first transaction boundary past this size. */
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -58,6 +58,7 @@ export class QueueWriter {
   private readonly queueDir: string;
   private readonly segmentBytes: number;
   private readonly buffer: Buffer;
+  private readonly encoder = new ChangeEncoder();
   private used = 0;
   /** The segment being appended to; undefined until the first append after open or rotation. */
   private current: OpenSegment | undefined;
@@ -88,8 +89,11 @@ export class QueueWriter {
     this.lastSegmentNo = last?.segmentNo ?? 0;
     removeUnrecordedSegmentFiles(this.queueDir, this.stream, this.lastSegmentNo);
     if (last !== undefined && last.closedAt === null) {
-      this.current = reopenSegmentFile(this.queueDir, last);
-      this.open.push(this.current);
+      const reopened = reopenSegmentFile(this.queueDir, last);
+      this.open.push(reopened);
+      // A segment of an older format is not continued: it is recorded closed with the next commit.
+      if (reopened.version === SEGMENT_FORMAT_VERSION) this.current = reopened;
+      else reopened.rotated = true;
     }
     this.vsn = head.lastVsn + 1;
     this.headVsn = head.lastVsn;
@@ -116,8 +120,8 @@ export class QueueWriter {
   append(change: ChangeInput): number {
     this.assertUsable();
     if (!Number.isSafeInteger(this.vsn)) throw new StateError(`The ${this.stream} change queue ran out of safe vsn numbers.`);
-    const payload = encodeChange(change);
-    const payloadBytes = Buffer.byteLength(payload, 'utf8');
+    const payloadBytes = this.encoder.encode(change);
+    const payload = this.encoder.bytes;
     if (payloadBytes > MAX_RECORD_PAYLOAD) {
       throw new StateError(`A change of ${change.table.schema}.${change.table.name} is ${payloadBytes} bytes encoded, more than a queue record holds.`);
     }
