@@ -6,12 +6,12 @@
 
 import type { ChangeEvent } from '../core/change-event.js';
 import type { Logger } from '../core/logger.js';
-import type { LoaderSessions } from '../engines/loader-sessions.js';
-import { stepStatements } from './apply-sql.js';
+import { withSession, type LoaderSessions } from '../engines/loader-sessions.js';
+import { stepScript } from './apply-sql.js';
 import type { ApplyCounters } from './apply-progress.js';
 import { runApplyTransaction, type ApplyRetry } from './apply-transaction.js';
 import { planBatch } from './batch-plan.js';
-import { advanceChannel, readChannelRows, type ChannelScope } from './channel-bookkeeping.js';
+import { advanceChannelScript, advanceRefusedError, isAdvanceRefused, readChannelRows, type ChannelScope } from './channel-bookkeeping.js';
 import type { TargetTable } from './target-tables.js';
 
 /** What a channel needs from the engine. */
@@ -118,20 +118,23 @@ export class ApplyChannel {
     const { sessions, scope, logger, retry } = this.context;
     const from = this.lastApplied;
     const steps = planBatch(batch, (event) => this.context.tableOf(event), this.context.ordered());
-    const statements = steps.flatMap(stepStatements);
-    await runApplyTransaction(
-      sessions,
-      {
-        label: `channel ${this.channel}, vsn ${from + 1}-${to}`,
-        body: async (session) => {
-          await advanceChannel(session, scope, this.channel, from, to);
-          for (const statement of statements) await session.query(statement.text, statement.values);
+    // The bookkeeping first (it locks the channel row and stops the text if another importer moved it), then the changes.
+    const script = [advanceChannelScript(scope, this.channel, from, to), ...steps.flatMap(stepScript)].join(';\n');
+    try {
+      await runApplyTransaction(
+        sessions,
+        {
+          label: `channel ${this.channel}, vsn ${from + 1}-${to}`,
+          script,
+          committed: async (session) => ((await readChannelRows(session, scope)).find((row) => row.channel === this.channel)?.lastAppliedVsn ?? -1) >= to,
         },
-        committed: async (session) => ((await readChannelRows(session, scope)).find((row) => row.channel === this.channel)?.lastAppliedVsn ?? -1) >= to,
-      },
-      logger,
-      retry,
-    );
+        logger,
+        retry,
+      );
+    } catch (error) {
+      if (isAdvanceRefused(error)) throw await withSession(sessions, (session) => advanceRefusedError(session, scope, this.channel, from));
+      throw error;
+    }
     this.lastApplied = to;
     this.context.counters.countCommitted(batch);
   }

@@ -4,6 +4,10 @@
 // text, names always quoted. PostgreSQL checks the casts with each type's own input function, so what
 // the stream carries in text form (NaN, arrays with NULLs and quotes, bytea hex, enums, composites...)
 // lands exactly as on the origin.
+//
+// stepScript gives the same statement with the arrays written as literals instead of parameters: a
+// channel sends its whole transaction (BEGIN, bookkeeping, every statement, COMMIT) as one text, in one
+// round trip, where statements with parameters would each wait for the previous one's answer.
 
 import { quoteIdent } from '../core/identifiers.js';
 import { StateError } from '../core/errors.js';
@@ -28,10 +32,13 @@ function castType(table: TargetTable, column: string): string {
   return target.castType;
 }
 
-/** `unnest($1::text[], $2::text[], ...) AS v(a1, a2, ...)` for `count` arrays, parameters from `first`. */
-function unnestFrom(aliases: readonly string[], first: number): string {
-  const arrays = aliases.map((_, i) => `$${first + i}::text[]`).join(', ');
-  return `unnest(${arrays}) AS v(${aliases.join(', ')})`;
+/** How a statement takes its column arrays: as parameters `$n::text[]`, or written into the text as literals. */
+type ArrayForm = 'parameters' | 'literals';
+
+/** `unnest(a1, a2, ...) AS v(x1, x2, ...)` over the column arrays, in `form`. */
+function unnestOf(aliases: readonly string[], arrays: readonly SqlValue[][], form: ArrayForm): string {
+  const sources = arrays.map((values, i) => (form === 'parameters' ? `$${i + 1}::text[]` : textArrayLiteral(values))).join(', ');
+  return `unnest(${sources}) AS v(${aliases.join(', ')})`;
 }
 
 function columnArrays(rows: readonly (readonly SqlValue[])[], width: number): SqlValue[][] {
@@ -42,9 +49,45 @@ function columnArrays(rows: readonly (readonly SqlValue[])[], width: number): Sq
   return arrays;
 }
 
+/** Characters that need escaping in an element of a text[] literal inside an E'' string. */
+const ESCAPED = /[\\"']/;
+const ESCAPED_ALL = /[\\"']/g;
+
+function escapeElement(character: string): string {
+  // Array element level: \ -> \\ and " -> \"; then the E'' string level doubles each backslash and quote.
+  return character === '\\' ? '\\\\\\\\' : character === '"' ? '\\\\"' : "''";
+}
+
+/** A text[] literal of `values` (NULL stays NULL, every other element quoted), as an E'' string with its cast. */
+export function textArrayLiteral(values: readonly SqlValue[]): string {
+  let text = "E'{";
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i] ?? null;
+    if (i > 0) text += ',';
+    if (value === null) text += 'NULL';
+    else text += `"${ESCAPED.test(value) ? value.replace(ESCAPED_ALL, escapeElement) : value}"`;
+  }
+  return `${text}}'::text[]`;
+}
+
+/** A string literal (E'' form, whatever standard_conforming_strings says). */
+export function sqlStringLiteral(text: string): string {
+  return `E'${text.replace(/[\\']/g, (character) => (character === "'" ? "''" : '\\\\'))}'`;
+}
+
 /** The statements of one plan step (usually one). */
 export function stepStatements(step: PlanStep): SqlStatement[] {
+  return buildStep(step, 'parameters');
+}
+
+/** The step's statements as SQL texts without parameters (arrays as literals), for one-round-trip transactions. */
+export function stepScript(step: PlanStep): string[] {
+  return buildStep(step, 'literals').map((statement) => statement.text);
+}
+
+function buildStep(step: PlanStep, form: ArrayForm): SqlStatement[] {
   const { table } = step;
+  const statement = (text: string, arrays: SqlValue[][]): SqlStatement => ({ text, values: form === 'parameters' ? arrays : [] });
   switch (step.kind) {
     case 'truncate':
       return [{ text: `TRUNCATE ${qualified(table)}`, values: [] }];
@@ -53,11 +96,9 @@ export function stepStatements(step: PlanStep): SqlStatement[] {
       const aliases = step.columns.map((_, i) => `c${i + 1}`);
       const select = step.columns.map((column, i) => `v.${aliases[i]}::${castType(table, column)}`).join(', ');
       const overriding = step.columns.some((column) => table.columns.get(column)?.identityAlways === true) ? ' OVERRIDING SYSTEM VALUE' : '';
+      const arrays = columnArrays(step.rows, step.columns.length);
       return [
-        {
-          text: `INSERT INTO ${qualified(table)} (${step.columns.map(quoteIdent).join(', ')})${overriding} SELECT ${select} FROM ${unnestFrom(aliases, 1)}`,
-          values: columnArrays(step.rows, step.columns.length),
-        },
+        statement(`INSERT INTO ${qualified(table)} (${step.columns.map(quoteIdent).join(', ')})${overriding} SELECT ${select} FROM ${unnestOf(aliases, arrays, form)}`, arrays),
       ];
     }
     case 'update': {
@@ -66,21 +107,13 @@ export function stepStatements(step: PlanStep): SqlStatement[] {
       const set = step.setColumns.map((column, i) => `${quoteIdent(column)} = v.${setAliases[i]}::${castType(table, column)}`).join(', ');
       const where = matchKey(table, step.keyColumns, keyAliases);
       const rows = step.rows.map((row) => [...row.key, ...row.values]);
-      return [
-        {
-          text: `UPDATE ${qualified(table)} AS x SET ${set} FROM ${unnestFrom([...keyAliases, ...setAliases], 1)} WHERE ${where}`,
-          values: columnArrays(rows, keyAliases.length + setAliases.length),
-        },
-      ];
+      const arrays = columnArrays(rows, keyAliases.length + setAliases.length);
+      return [statement(`UPDATE ${qualified(table)} AS x SET ${set} FROM ${unnestOf([...keyAliases, ...setAliases], arrays, form)} WHERE ${where}`, arrays)];
     }
     case 'delete': {
       const keyAliases = step.keyColumns.map((_, i) => `k${i + 1}`);
-      return [
-        {
-          text: `DELETE FROM ${qualified(table)} AS x USING ${unnestFrom(keyAliases, 1)} WHERE ${matchKey(table, step.keyColumns, keyAliases)}`,
-          values: columnArrays(step.keys, keyAliases.length),
-        },
-      ];
+      const arrays = columnArrays(step.keys, keyAliases.length);
+      return [statement(`DELETE FROM ${qualified(table)} AS x USING ${unnestOf(keyAliases, arrays, form)} WHERE ${matchKey(table, step.keyColumns, keyAliases)}`, arrays)];
     }
   }
 }

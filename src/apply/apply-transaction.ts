@@ -29,7 +29,13 @@ export const SLEEP_BEFORE_COMMIT_ENV = 'GODWIT_TEST_APPLY_SLEEP_BEFORE_COMMIT_MS
 export interface ApplyTransaction {
   /** Shown in logs and errors: `channel 3, vsn 120-180`. */
   label: string;
-  body(session: SqlSession): Promise<void>;
+  /** The statements, run one after the other (with parameters); or: */
+  body?(session: SqlSession): Promise<void>;
+  /**
+   * The statements as one SQL text without parameters: sent with BEGIN and COMMIT as one text, so the
+   * whole transaction costs one round trip. Used instead of `body` when given.
+   */
+  script?: string;
   /** Asked on a fresh session after a COMMIT with unknown outcome: true when the bookkeeping shows it committed. */
   committed(session: SqlSession): Promise<boolean>;
 }
@@ -63,10 +69,13 @@ export async function runApplyTransaction(sessions: LoaderSessions, transaction:
   }
 }
 
+const BEGIN_SQL = 'BEGIN; SET LOCAL synchronous_commit = on';
+
 async function once(session: SqlSession, transaction: ApplyTransaction): Promise<void> {
-  await session.query('BEGIN; SET LOCAL synchronous_commit = on');
+  if (transaction.script !== undefined) return onceAsScript(session, transaction.script);
+  await session.query(BEGIN_SQL);
   try {
-    await transaction.body(session);
+    await transaction.body?.(session);
     const pause = Number(process.env[SLEEP_BEFORE_COMMIT_ENV] ?? 0);
     if (pause > 0) await sleep(pause);
   } catch (error) {
@@ -77,6 +86,25 @@ async function once(session: SqlSession, transaction: ApplyTransaction): Promise
     await session.query('COMMIT');
   } catch (error) {
     if (isConnectionLoss(error)) throw new CommitUnknown('commit outcome unknown', { cause: error });
+    throw error;
+  }
+}
+
+/** BEGIN, the script and COMMIT as one text (a lost connection leaves the outcome unknown: the COMMIT may have run). */
+async function onceAsScript(session: SqlSession, script: string): Promise<void> {
+  const pause = Number(process.env[SLEEP_BEFORE_COMMIT_ENV] ?? 0);
+  try {
+    if (pause > 0) {
+      await session.query(`${BEGIN_SQL}; ${script}`);
+      await sleep(pause);
+      await session.query('COMMIT');
+    } else {
+      await session.query(`${BEGIN_SQL}; ${script}; COMMIT`);
+    }
+  } catch (error) {
+    if (isConnectionLoss(error)) throw new CommitUnknown('commit outcome unknown', { cause: error });
+    // A failed statement leaves the transaction block open and aborted (a failed COMMIT ended it: harmless).
+    await session.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
 }

@@ -5,7 +5,7 @@
 // (the last full image wins; an UPDATE's UNCHANGED columns merge onto the image the batch already has,
 // or stay out of a partial UPDATE; INSERT then DELETE is nothing; DELETE then INSERT is a replace =
 // DELETE + INSERT). Rows are then independent, so per table: one DELETE of all removed/replaced keys,
-// one INSERT per set of carried columns, one UPDATE per set of carried columns.
+// one INSERT per set of carried columns, one UPDATE per set of carried columns (collapsed-plan.ts).
 //
 // Tables with another unique index ("ordered", see routing.ts), and any table whose key changes in the
 // batch: a value may move between rows, so the changes are applied in vsn order; only neighbours that
@@ -13,7 +13,7 @@
 // UPDATEs of the same row).
 
 import { UNCHANGED, type ChangeEvent, type ColumnValue } from '../core/change-event.js';
-import { StateError } from '../core/errors.js';
+import { planCollapsed, unknownColumnError } from './collapsed-plan.js';
 import { changesKey, keyText, newKeyOf, oldKeyOf, type KeyValues } from './row-identity.js';
 import { tableKey, type TargetTable } from './target-tables.js';
 
@@ -75,12 +75,7 @@ function imageOf(event: ChangeEvent, table: TargetTable): Image {
   const values = event.newValues ?? [];
   event.columns.forEach((column, i) => {
     const target = table.columns.get(column);
-    if (target === undefined) {
-      throw new StateError(
-        `Change vsn ${event.vsn} carries column ${JSON.stringify(column)}, which table ${JSON.stringify(table.schema)}.${JSON.stringify(table.name)} on the target does not have.`,
-        { hint: 'The target table must have the source columns: add the column on the target, then run import data to target again.' },
-      );
-    }
+    if (target === undefined) throw unknownColumnError(event, column, table);
     if (target.generated) return;
     image.set(column, values[i] ?? null);
   });
@@ -93,64 +88,8 @@ function merge(onto: Image, update: Image): Image {
   return merged;
 }
 
-function planCollapsed(events: readonly ChangeEvent[], table: TargetTable): PlanStep[] {
-  const rows = new Map<string, RowState>();
-  for (const event of events) {
-    const key = newKeyOf(event);
-    const id = keyText(key);
-    const previous = rows.get(id);
-    const state = nextState(previous, event, key, table);
-    if (state === undefined) rows.delete(id);
-    else rows.set(id, state);
-  }
-  const steps: PlanStep[] = [];
-  const keyColumns = events[0]?.keyColumns ?? [];
-  const deletes = [...rows.values()].filter((row) => row.action === 'delete' || row.action === 'replace');
-  if (deletes.length > 0) steps.push({ kind: 'delete', table, keyColumns, keys: deletes.map((row) => row.key) });
-  steps.push(...insertSteps(table, [...rows.values()].filter((row) => row.action === 'insert' || row.action === 'replace')));
-  steps.push(...updateSteps(table, keyColumns, [...rows.values()].filter((row) => row.action === 'update'), true));
-  return steps;
-}
-
-/** The row's action after `event`, given what the batch already did to it; undefined = nothing to do. */
-function nextState(previous: RowState | undefined, event: ChangeEvent, key: KeyValues, table: TargetTable): RowState | undefined {
-  const keyColumns = event.keyColumns;
-  switch (event.op) {
-    case 'insert': {
-      const image = imageOf(event, table);
-      // After a DELETE (or a row the batch already has: the stream would have failed there) it replaces.
-      const action: RowAction = previous === undefined ? 'insert' : 'replace';
-      return { key, keyColumns, action, image };
-    }
-    case 'update': {
-      const image = imageOf(event, table);
-      if (previous === undefined) return { key, keyColumns, action: 'update', image };
-      if (previous.action === 'delete') return previous; // an UPDATE of a deleted row changes nothing
-      return { ...previous, image: merge(previous.image, image) };
-    }
-    case 'delete':
-      // INSERT then DELETE: the row never existed for the target.
-      if (previous?.action === 'insert') return undefined;
-      return { key, keyColumns, action: 'delete', image: new Map() };
-    default:
-      throw new Error(`planCollapsed: unexpected ${event.op}`);
-  }
-}
-
 function carried(image: Image): string[] {
   return [...image].filter(([, value]) => value !== UNCHANGED).map(([column]) => column);
-}
-
-function insertSteps(table: TargetTable, rows: readonly RowState[]): PlanStep[] {
-  const groups = new Map<string, { columns: string[]; rows: SqlValue[][] }>();
-  for (const row of rows) {
-    const columns = carried(row.image);
-    const signature = JSON.stringify(columns);
-    let group = groups.get(signature);
-    if (group === undefined) groups.set(signature, (group = { columns, rows: [] }));
-    group.rows.push(columns.map((column) => row.image.get(column) as SqlValue));
-  }
-  return [...groups.values()].map((group) => ({ kind: 'insert', table, columns: group.columns, rows: group.rows }));
 }
 
 /** UPDATE statements grouped by the set of carried columns; with `skipKeyColumns` the key columns (unchanged) are not set again. */

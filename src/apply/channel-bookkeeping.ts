@@ -7,6 +7,7 @@ import { BOOKKEEPING_SCHEMA } from '../engines/bookkeeping-schema.js';
 import type { SqlSession } from '../engines/sql-session.js';
 import type { QueueStream } from '../core/change-event.js';
 import { StateError } from '../core/errors.js';
+import { sqlStringLiteral } from './apply-sql.js';
 
 const TABLE = `${BOOKKEEPING_SCHEMA}.apply_channels`;
 
@@ -42,8 +43,40 @@ const ADVANCE_SQL = `UPDATE ${TABLE} SET last_applied_vsn = $4, updated_at = now
 export async function advanceChannel(session: SqlSession, scope: ChannelScope, channel: number, from: number, to: number): Promise<void> {
   const { rows } = await session.query(ADVANCE_SQL, [scope.migrationId, scope.stream, channel, to, from]);
   if (rows.length === 1) return;
+  throw await advanceRefusedError(session, scope, channel, from);
+}
+
+/** The text an advanceChannelScript failure carries (an integer cast of it fails with SQLSTATE 22P02). */
+const ADVANCE_REFUSED = 'godwit: the apply channel row was not at the expected vsn';
+
+/**
+ * advanceChannel as one statement without parameters, for a transaction sent as one text: it fails
+ * (SQLSTATE 22P02, see isAdvanceRefused) unless exactly the row at `from` moved to `to`, so the
+ * statements after it in the same text never run for a channel another importer moved.
+ */
+export function advanceChannelScript(scope: ChannelScope, channel: number, from: number, to: number): string {
+  if (![channel, from, to].every(Number.isSafeInteger)) throw new Error(`advanceChannelScript: bad numbers ${channel}, ${from}, ${to}`);
+  return (
+    `WITH moved AS (UPDATE ${TABLE} SET last_applied_vsn = ${to}, updated_at = now() ` +
+    `WHERE migration_id = ${sqlStringLiteral(scope.migrationId)} AND stream = ${sqlStringLiteral(scope.stream)} AND channel = ${channel} AND last_applied_vsn = ${from} RETURNING 1) ` +
+    `SELECT CAST(CASE WHEN count(*) = 1 THEN '1' ELSE ${sqlStringLiteral(ADVANCE_REFUSED)} END AS int) FROM moved`
+  );
+}
+
+/** True for the error of an advanceChannelScript whose channel row was not at `from`. */
+export function isAdvanceRefused(error: unknown): boolean {
+  const fields = error as { code?: unknown; message?: unknown } | undefined;
+  return fields?.code === '22P02' && typeof fields.message === 'string' && fields.message.includes(ADVANCE_REFUSED);
+}
+
+/** The error advanceChannel throws, for a refused advanceChannelScript (read on a fresh session). */
+export async function advanceRefusedError(session: SqlSession, scope: ChannelScope, channel: number, from: number): Promise<StateError> {
   const now = (await readChannelRows(session, scope)).find((row) => row.channel === channel);
-  throw new StateError(
+  return movedError(scope, channel, from, now);
+}
+
+function movedError(scope: ChannelScope, channel: number, from: number, now: ChannelRow | undefined): StateError {
+  return new StateError(
     `Apply channel ${channel} of the ${scope.stream} stream was expected at vsn ${from} on the target but is at ${now?.lastAppliedVsn ?? 'no row'}: is another importer applying the same stream?`,
     { hint: 'Run one importer per stream (godwit refuses a second copy of a running command; check other machines).' },
   );

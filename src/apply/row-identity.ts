@@ -8,8 +8,26 @@ import { StateError } from '../core/errors.js';
 /** Key values of a row, aligned with the event's keyColumns (never UNCHANGED). */
 export type KeyValues = readonly (string | null)[];
 
-function valueOf(event: ChangeEvent, column: string): ColumnValue {
-  const index = event.columns.indexOf(column);
+/** Positions of the key columns in an event's columns, kept per pair of name arrays (events of one table share them). */
+const positionsCache = new WeakMap<readonly string[], WeakMap<readonly string[], readonly number[]>>();
+
+function keyPositions(event: ChangeEvent): readonly number[] {
+  let byKey = positionsCache.get(event.columns);
+  if (byKey === undefined) {
+    byKey = new WeakMap();
+    positionsCache.set(event.columns, byKey);
+  }
+  let positions = byKey.get(event.keyColumns);
+  if (positions === undefined) {
+    positions = event.keyColumns.map((column) => event.columns.indexOf(column));
+    byKey.set(event.keyColumns, positions);
+  }
+  return positions;
+}
+
+/** The new image's value of key column `i` (UNCHANGED when not carried, or NULL). */
+function newKeyValue(event: ChangeEvent, positions: readonly number[], i: number): ColumnValue {
+  const index = positions[i] ?? -1;
   if (index < 0 || event.newValues === null) return UNCHANGED;
   return event.newValues[index] ?? UNCHANGED;
 }
@@ -17,13 +35,18 @@ function valueOf(event: ChangeEvent, column: string): ColumnValue {
 /** The key the row has after the event (insert, update) or had (delete). */
 export function newKeyOf(event: ChangeEvent): KeyValues {
   if (event.op === 'delete') return oldKeyOf(event);
-  const values = event.keyColumns.map((column, i) => {
-    const value = valueOf(event, column);
-    if (value !== UNCHANGED) return value;
+  const positions = keyPositions(event);
+  const values = new Array<string | null>(positions.length);
+  for (let i = 0; i < positions.length; i++) {
+    const value = newKeyValue(event, positions, i);
+    if (value !== UNCHANGED) {
+      values[i] = value;
+      continue;
+    }
     const old = event.oldKey?.[i];
-    if (old === undefined || old === UNCHANGED) throw missingKey(event, column);
-    return old;
-  });
+    if (old === undefined || old === UNCHANGED) throw missingKey(event, event.keyColumns[i] ?? '?');
+    values[i] = old;
+  }
   return values;
 }
 
@@ -43,26 +66,36 @@ export function oldKeyOf(event: ChangeEvent): KeyValues {
 /** True for an UPDATE that moves the row to another key (it must not race with either key: routing.ts). */
 export function changesKey(event: ChangeEvent): boolean {
   if (event.op !== 'update' || event.oldKey === null) return false;
-  return event.keyColumns.some((column, i) => {
-    const value = valueOf(event, column);
-    return value !== UNCHANGED && value !== event.oldKey?.[i];
-  });
+  const positions = keyPositions(event);
+  for (let i = 0; i < positions.length; i++) {
+    const value = newKeyValue(event, positions, i);
+    if (value !== UNCHANGED && value !== event.oldKey[i]) return true;
+  }
+  return false;
 }
 
 /** A text form of a key that is equal exactly when the key values are (used as a map key). */
 export function keyText(key: KeyValues): string {
+  // One text value stands for itself: PostgreSQL text holds no NUL, so '\u0000' cannot be a value.
+  if (key.length === 1) return key[0] ?? '\u0000';
   return JSON.stringify(key);
 }
 
-/** FNV-1a over the UTF-16 code units of the parts, with a separator that cannot be confused with a value. */
+/**
+ * FNV-1a over the UTF-16 code units of the parts, each preceded by a separator that cannot be confused
+ * with a value (NUL, then N for NULL or S for a string); computed without building those texts. The
+ * values must never change: the routing of a restarted importer depends on them.
+ */
 export function hashParts(parts: readonly (string | null)[]): number {
   let hash = 0x811c9dc5;
   for (const part of parts) {
-    const text = part === null ? '\u0000N' : `\u0000S${part}`;
-    for (let i = 0; i < text.length; i++) {
-      hash ^= text.charCodeAt(i);
-      hash = Math.imul(hash, 0x01000193);
+    hash = Math.imul(hash ^ 0, 0x01000193);
+    if (part === null) {
+      hash = Math.imul(hash ^ 0x4e, 0x01000193);
+      continue;
     }
+    hash = Math.imul(hash ^ 0x53, 0x01000193);
+    for (let i = 0; i < part.length; i++) hash = Math.imul(hash ^ part.charCodeAt(i), 0x01000193);
   }
   return hash >>> 0;
 }

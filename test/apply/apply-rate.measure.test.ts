@@ -7,6 +7,8 @@ import { createDatabase, dropDatabase, query, runSql, servers } from '../harness
 import { applyQueue, ins, newMigrationId, queuePlace, targetSessions, upd, writeTransactions } from './apply-helpers.js';
 
 const TRANSACTIONS = Number(process.env.APPLY_RATE_TRANSACTIONS ?? 20_000);
+const CHANNELS = Number(process.env.APPLY_RATE_CHANNELS ?? 4);
+const BATCH = Number(process.env.APPLY_RATE_BATCH ?? 2000);
 
 it(`applies a pgbench-like stream of ${TRANSACTIONS} transactions and prints the rate`, async () => {
   const { target } = servers();
@@ -54,8 +56,11 @@ it(`applies a pgbench-like stream of ${TRANSACTIONS} transactions and prints the
   }
   const last = await writeTransactions(store, place.queueDir, transactions);
   const started = process.hrtime.bigint();
-  const progress = await applyQueue(store, place.queueDir, sessions, newMigrationId(), last, { channels: 4, batchSize: 2000 });
+  const cpu = process.cpuUsage();
+  const progress = await applyQueue(store, place.queueDir, sessions, newMigrationId(), last, { channels: CHANNELS, batchSize: BATCH });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const used = process.cpuUsage(cpu);
+  console.log(`apply cpu: ${((used.user + used.system) / 1e6).toFixed(2)} s of this process; ${CHANNELS} channels, batch ${BATCH}`);
   console.log(
     `apply rate: ${last} events (${TRANSACTIONS} pgbench-like transactions) in ${seconds.toFixed(2)} s = ${Math.round(last / seconds)} events/s, ` +
       `${Math.round(TRANSACTIONS / seconds)} source transactions/s; ${progress.transactions} target transactions`,
