@@ -158,6 +158,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       if (!identical) throw new GodwitError(`The databases differ after the ${direction}: ${tables.filter((t) => !t.identical).map((t) => t.table).join(', ')}.`);
       await Promise.all(background.splice(0).map(async (b) => print(`    [${b.label}] exited with status ${await b.exited}`)));
       if (to === 'source') break;
+      await run('finalize the schema on the target (held-back constraints, materialized views)', ['finalize-schema-post-data-import'], ['--refresh-mviews', 'true']);
 
       const reverse = [['export', ['export', 'data', 'from', 'target']], ['import', ['import', 'data', 'to', 'source']]] as const;
       const missing = reverse.map(([, words]) => words.join(' ')).filter((command) => !options.isBuilt(command));
