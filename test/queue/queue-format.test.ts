@@ -8,7 +8,7 @@ import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChangeDecoder, ChangeEncoder, encodeChangeV1 } from '../../src/capture/queue/event-codec.js';
 import { QueueDamagedError } from '../../src/capture/queue/queue-errors.js';
-import { RECORD_HEADER_SIZE, SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_SIZE, SEGMENT_MAGIC, recordPayloadLength, segmentFileName } from '../../src/capture/queue/segment-format.js';
+import { RECORD_HEADER_SIZE, SEGMENT_FORMAT_VERSION, checksum, SEGMENT_HEADER_SIZE, SEGMENT_MAGIC, recordPayloadLength, segmentFileName } from '../../src/capture/queue/segment-format.js';
 import { openQueueReader } from '../../src/capture/queue/segment-reader.js';
 import { openQueueWriter } from '../../src/capture/queue/segment-writer.js';
 import { UNCHANGED, type ChangeEvent, type ChangeInput } from '../../src/core/change-event.js';
@@ -84,6 +84,16 @@ describe('queue payload format version 2', () => {
     const badOp = Buffer.from(bytes);
     badOp[0] = 0x51;
     expect(() => decoder.decode(badOp, 0, length, 1, 'source-to-target')).toThrow(/operation/);
+  });
+});
+
+describe('record checksums', () => {
+  it('are zlib CRC-32 for every record size (small ones are computed in JavaScript)', () => {
+    const bytes = Buffer.alloc(400);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 131 + 7) & 0xff;
+    for (let start = 0; start < 5; start++) {
+      for (let end = start; end <= 300; end++) expect(checksum(bytes, start, end)).toBe(crc32(bytes.subarray(start, end)));
+    }
   });
 });
 

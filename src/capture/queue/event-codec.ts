@@ -222,6 +222,7 @@ const MAX_SHAPES = 256;
 /** Decodes version 2 payloads; keeps the shapes it met so events share their names. */
 export class ChangeDecoder {
   private readonly shapes = new Map<number, Shape[]>();
+  private readonly reader = new PayloadReader(Buffer.alloc(0), 0, 0);
   private shapeCount = 0;
   private lastLsnBytes: Buffer = Buffer.alloc(0);
   private lastLsn = '';
@@ -231,7 +232,7 @@ export class ChangeDecoder {
    * wrong when the bytes are not a version-2 event (the reader turns it into a damaged-segment error).
    */
   decode(source: Buffer, start: number, end: number, vsn: number, stream: QueueStream): ChangeEvent {
-    const reader = new PayloadReader(source, start, end);
+    const reader = this.reader.reset(source, start, end);
     const op = OPS_BY_BYTE[reader.u8()];
     if (op === undefined) throw new Error(`unknown operation code ${source[start]}`);
     const flags = reader.u8();
@@ -295,10 +296,18 @@ function readValues(reader: PayloadReader): ColumnValue[] {
 /** A bounds-checked cursor over one payload. */
 class PayloadReader {
   constructor(
-    private readonly source: FastBuffer,
+    private source: FastBuffer,
     public at: number,
-    private readonly end: number,
+    private end: number,
   ) {}
+
+  /** Points the reader at another payload (one reader serves every event of a decoder). */
+  reset(source: Buffer, start: number, end: number): this {
+    this.source = source;
+    this.at = start;
+    this.end = end;
+    return this;
+  }
 
   private need(bytes: number): void {
     if (this.at + bytes > this.end) throw new Error(`the payload ends ${this.at + bytes - this.end} bytes too early`);

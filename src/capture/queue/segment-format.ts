@@ -66,13 +66,30 @@ export function recordSize(payloadBytes: number): number {
   return RECORD_HEADER_SIZE + payloadBytes;
 }
 
+/** Records up to this size are checksummed in JavaScript: cheaper than a call into zlib and a Buffer view each. */
+const SMALL_RECORD = 112;
+const CRC_TABLE = new Int32Array(256);
+for (let n = 0; n < 256; n++) {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  CRC_TABLE[n] = c;
+}
+
+/** The CRC-32 (zlib's, IEEE) of bytes [start, end) of `source`. */
+export function checksum(source: Buffer, start: number, end: number): number {
+  if (end - start > SMALL_RECORD) return crc32(source.subarray(start, end));
+  let c = -1;
+  for (let i = start; i < end; i++) c = (CRC_TABLE[(c ^ (source[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
 /** Frames the first `payloadBytes` bytes of `payload` at `offset` of `target`. */
 export function writeRecord(target: Buffer, offset: number, vsn: number, payload: Buffer, payloadBytes: number): void {
   target.writeUInt32LE(payloadBytes, offset + 4);
   target.writeUInt32LE(vsn % TWO_POW_32, offset + 8);
   target.writeUInt32LE(Math.floor(vsn / TWO_POW_32), offset + 12);
   payload.copy(target, offset + RECORD_HEADER_SIZE, 0, payloadBytes);
-  target.writeUInt32LE(crc32(target.subarray(offset + 4, offset + RECORD_HEADER_SIZE + payloadBytes)), offset);
+  target.writeUInt32LE(checksum(target, offset + 4, offset + RECORD_HEADER_SIZE + payloadBytes), offset);
 }
 
 /** The format version a segment header carries (checked by checkSegmentHeader first). */
@@ -92,5 +109,5 @@ export function recordVsn(source: Buffer, offset: number): number {
 
 /** True when the record at `offset` (header and `payloadBytes` of payload, all in `source`) has a matching checksum. */
 export function recordChecksumMatches(source: Buffer, offset: number, payloadBytes: number): boolean {
-  return crc32(source.subarray(offset + 4, offset + RECORD_HEADER_SIZE + payloadBytes)) === source.readUInt32LE(offset);
+  return checksum(source, offset + 4, offset + RECORD_HEADER_SIZE + payloadBytes) === source.readUInt32LE(offset);
 }
