@@ -9,11 +9,18 @@ export class BufferReader {
   private offset: number;
 
   constructor(
-    private readonly buffer: Buffer,
+    private buffer: Buffer,
     start = 0,
     private readonly what = 'replication message',
   ) {
     this.offset = start;
+  }
+
+  /** Reads another message with this reader (the decoder keeps one instead of one per message). */
+  reset(buffer: Buffer, start: number): this {
+    this.buffer = buffer;
+    this.offset = start;
+    return this;
   }
 
   /** Bytes not read yet. */
@@ -79,7 +86,9 @@ export class BufferReader {
   /** Reads `length` bytes as UTF-8 text. */
   text(length: number): string {
     this.need(length);
-    const value = this.buffer.toString('utf8', this.offset, this.offset + length);
+    // utf8Slice is what toString('utf8', ...) calls after its argument checks (done by need()).
+    const buffer = this.buffer as Buffer & { utf8Slice?(start: number, end: number): string };
+    const value = buffer.utf8Slice !== undefined ? buffer.utf8Slice(this.offset, this.offset + length) : buffer.toString('utf8', this.offset, this.offset + length);
     this.offset += length;
     return value;
   }

@@ -27,17 +27,21 @@ export class PgoutputDecoder {
   /** Relations and types described so far in this session. */
   readonly cache = new RelationCache();
   private inStream = false;
+  private readonly reader = new BufferReader(Buffer.alloc(0), 0, 'pgoutput message');
 
   /** True between Stream Start and Stream Stop. */
   get inStreamBlock(): boolean {
     return this.inStream;
   }
 
-  /** Decodes one pgoutput message (the data part of one XLogData message); throws ReplicationError('protocol'). */
-  decode(payload: Buffer): PgoutputMessage {
-    if (payload.length === 0) throw new ReplicationError('protocol', 'The replication stream sent an empty pgoutput message.');
-    const reader = new BufferReader(payload, 1, 'pgoutput message');
-    const tag = String.fromCharCode(payload[0] as number);
+  /**
+   * Decodes one pgoutput message (the data part of one XLogData message, from byte `start` of
+   * `payload`: the stream passes the whole frame instead of a view of it); throws ReplicationError('protocol').
+   */
+  decode(payload: Buffer, start = 0): PgoutputMessage {
+    if (payload.length <= start) throw new ReplicationError('protocol', 'The replication stream sent an empty pgoutput message.');
+    const reader = this.reader.reset(payload, start + 1);
+    const tag = String.fromCharCode(payload[start] as number);
     switch (tag) {
       case 'B':
         return { tag: 'begin', finalLsn: reader.uint64(), commitTime: reader.int64(), xid: reader.uint32() };
@@ -98,7 +102,7 @@ export class PgoutputDecoder {
         // Protocol version 4 (parallel streaming) adds the abort LSN and time; versions 2 and 3 end here.
         return { tag: 'stream-abort', xid: reader.uint32(), subXid: reader.uint32() };
       default:
-        throw unexpected(`message type "${tag}" (0x${(payload[0] as number).toString(16)})`);
+        throw unexpected(`message type "${tag}" (0x${(payload[start] as number).toString(16)})`);
     }
   }
 

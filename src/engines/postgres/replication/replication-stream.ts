@@ -30,6 +30,31 @@ export interface XLogDataMessage {
 /** What the stream delivers: decoded changes, and the server's keepalives (already answered when they asked). */
 export type ReplicationMessage = XLogDataMessage | KeepaliveFrame;
 
+/** XLogData: 'w', walStart, walEnd, sendTime (8 bytes each), then the plugin's message. */
+const XLOGDATA = 0x77;
+const XLOGDATA_HEADER = 25;
+
+/** An XLogDataMessage whose positions are read from its frame when asked for (few consumers need them). */
+class XLogDataItem implements XLogDataMessage {
+  readonly kind = 'xlogdata';
+  constructor(
+    private readonly frame: Buffer,
+    readonly message: PgoutputMessage,
+  ) {}
+
+  get walStart(): Lsn {
+    return this.frame.readBigUInt64BE(1);
+  }
+
+  get walEnd(): Lsn {
+    return this.frame.readBigUInt64BE(9);
+  }
+
+  get sendTime(): bigint {
+    return this.frame.readBigInt64BE(17);
+  }
+}
+
 /** Timing of the session. */
 export interface ReplicationStreamTiming {
   /** How often the confirmed positions are re-sent (they keep the session alive while the consumer is slow). Default 10 s. */
@@ -192,6 +217,18 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
       return NOT_YET;
     }
     this.waitingSince = undefined;
+    if (frame[0] === XLOGDATA && frame.length > XLOGDATA_HEADER) {
+      // The common case without a frame object, three bigints and a view per message: the pgoutput
+      // message is decoded in place and the positions are read only if someone asks (XLogDataItem).
+      this.stats_.xlogDataMessages++;
+      let decoded: PgoutputMessage;
+      try {
+        decoded = this.decoder.decode(frame, XLOGDATA_HEADER);
+      } catch (error) {
+        throw this.fail(error);
+      }
+      return new XLogDataItem(frame, decoded);
+    }
     const parsed = this.parse(frame);
     if (parsed.kind === 'keepalive') {
       this.stats_.keepalives++;
