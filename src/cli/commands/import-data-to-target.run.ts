@@ -6,6 +6,7 @@ import { IMPORT_DATA_PHASE, DEFAULT_BATCH_BYTES, importSnapshotData, type Import
 import { startCleanImport, tablesToTruncate } from '../../snapshot/import/import-start-clean.js';
 import { postgresLoaderSessions } from '../../engines/postgres/snapshot/loader-sessions.js';
 import { logLineProgress, terminalProgress } from '../../snapshot/import/progress-renderers.js';
+import { listQueueImporters } from '../../state/queue-store.js';
 import { snapshotRunKind } from '../../state/snapshot-store.js';
 import type { CommandContext } from '../command-context.js';
 import type { DatabaseSettings } from '../../core/database-settings.js';
@@ -40,46 +41,55 @@ export async function run(context: CommandContext): Promise<void> {
     await connection.client.end();
   }
 
-  const { pool } = await createPool(target, { applicationName: `godwit ${context.name}`, logger, max: parallelJobs + 1 });
-  const sessions = postgresLoaderSessions(pool, parallelJobs, { user: target.user, database: target.database });
-  const progress = terminal.fancyOutput
-    ? terminalProgress({ print: (line) => terminal.print(line), stream: process.stdout }, logger)
-    : logLineProgress({ print: (line) => terminal.print(line) }, logger);
-  store.setPhaseStatus(IMPORT_DATA_PHASE, 'running');
-  let summary: ImportDataSummary;
-  try {
-    summary = await importSnapshotData(exportDir, store, sessions, {
-      batch: { batchSize: settings.options.int('batch-size') ?? 20_000, batchBytes: DEFAULT_BATCH_BYTES },
-      parallelJobs,
-      include: settings.options.tables('table-list'),
-      exclude: settings.options.tables('exclude-table-list'),
-      logger,
-      progress,
-      signal: context.signal,
-    });
-  } catch (error) {
-    store.setPhaseStatus(IMPORT_DATA_PHASE, 'failed', error instanceof Error ? error.message : String(error));
-    throw error;
-  } finally {
-    progress.stop();
-    await sessions.end();
-  }
-  const { load } = summary;
-  const parts = [`${load.loadedRows} rows in ${load.loadedBatches} batches loaded into ${load.tables.length} tables`];
-  if (load.skippedBatches > 0) parts.push(`${load.skippedBatches} batches were already loaded`);
-  if (summary.postSnapshot !== undefined) {
-    parts.push(`${summary.postSnapshot.built} indexes and keys built` + (summary.postSnapshot.alreadyThere > 0 ? ` (${summary.postSnapshot.alreadyThere} already there)` : ''));
-  }
-  parts.push(summary.sequencesSkippedReason === undefined ? `${summary.sequencesSet} sequences set` : `sequences not set (${summary.sequencesSkippedReason})`);
-  if (snapshotRunKind(store) !== 'replication-slot') {
-    store.setPhaseStatus(IMPORT_DATA_PHASE, 'done', parts.join(', '));
-    terminal.print(`import data to target: ${parts.join(', ')}.`);
-    return;
-  }
+  // A live migration whose change apply ran before: the importer registers on the stream only once the
+  // snapshot part (loads, indexes and keys) is finished, so that part is not checked again (half a second
+  // and more at every restart, while the change backlog waits).
+  const liveImporter = snapshotRunKind(store) === 'replication-slot' && !settings.options.bool('start-clean') ? (await import('../../apply/live-import.js')).TARGET_IMPORTER : undefined;
+  const snapshotDone = liveImporter !== undefined && listQueueImporters(store, 'source-to-target').some((importer) => importer.importer === liveImporter);
+  if (snapshotDone) {
+    terminal.print('import data to target: snapshot part done in an earlier run.');
+  } else {
+    const { pool } = await createPool(target, { applicationName: `godwit ${context.name}`, logger, max: parallelJobs + 1 });
+    const sessions = postgresLoaderSessions(pool, parallelJobs, { user: target.user, database: target.database });
+    const progress = terminal.fancyOutput
+      ? terminalProgress({ print: (line) => terminal.print(line), stream: process.stdout }, logger)
+      : logLineProgress({ print: (line) => terminal.print(line) }, logger);
+    store.setPhaseStatus(IMPORT_DATA_PHASE, 'running');
+    let summary: ImportDataSummary;
+    try {
+      summary = await importSnapshotData(exportDir, store, sessions, {
+        batch: { batchSize: settings.options.int('batch-size') ?? 20_000, batchBytes: DEFAULT_BATCH_BYTES },
+        parallelJobs,
+        include: settings.options.tables('table-list'),
+        exclude: settings.options.tables('exclude-table-list'),
+        logger,
+        progress,
+        signal: context.signal,
+      });
+    } catch (error) {
+      store.setPhaseStatus(IMPORT_DATA_PHASE, 'failed', error instanceof Error ? error.message : String(error));
+      throw error;
+    } finally {
+      progress.stop();
+      await sessions.end();
+    }
+    const { load } = summary;
+    const parts = [`${load.loadedRows} rows in ${load.loadedBatches} batches loaded into ${load.tables.length} tables`];
+    if (load.skippedBatches > 0) parts.push(`${load.skippedBatches} batches were already loaded`);
+    if (summary.postSnapshot !== undefined) {
+      parts.push(`${summary.postSnapshot.built} indexes and keys built` + (summary.postSnapshot.alreadyThere > 0 ? ` (${summary.postSnapshot.alreadyThere} already there)` : ''));
+    }
+    parts.push(summary.sequencesSkippedReason === undefined ? `${summary.sequencesSet} sequences set` : `sequences not set (${summary.sequencesSkippedReason})`);
+    if (snapshotRunKind(store) !== 'replication-slot') {
+      store.setPhaseStatus(IMPORT_DATA_PHASE, 'done', parts.join(', '));
+      terminal.print(`import data to target: ${parts.join(', ')}.`);
+      return;
+    }
 
-  // A live migration (the snapshot was taken under a replication slot): apply the change stream until stopped.
-  terminal.print(`import data to target: snapshot part done: ${parts.join(', ')}.`);
-  store.setPhaseStatus(IMPORT_DATA_PHASE, 'running', `snapshot loaded (${parts.join(', ')}); applying the change stream`);
+    // A live migration (the snapshot was taken under a replication slot): apply the change stream until stopped.
+    terminal.print(`import data to target: snapshot part done: ${parts.join(', ')}.`);
+    store.setPhaseStatus(IMPORT_DATA_PHASE, 'running', `snapshot loaded (${parts.join(', ')}); applying the change stream`);
+  }
   const { runLiveImport, TARGET_IMPORTER } = await import('../../apply/live-import.js');
   const { cutoverDrained, ImportCutoverWatch } = await import('../../cutover/import-cutover.js');
   const channels = parallelJobs;
