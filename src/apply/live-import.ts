@@ -1,5 +1,6 @@
 // `import data to target`, live part: after the snapshot is loaded and its indexes and keys are built,
-// apply the source-to-target change stream continuously until the command is stopped (SIGINT/SIGTERM:
+// apply the source-to-target change stream continuously (and, for fall-back, `import data to source` the
+// target-to-source stream) until the command is stopped (SIGINT/SIGTERM:
 // the channels finish their current transactions, the progress is recorded, the command exits 0 and
 // the same command resumes). Exactly once is the apply engine's (its channels' last applied vsn is
 // committed with the data on the target); this module registers the importer, records how far it
@@ -19,6 +20,8 @@ import { RateWindow, renderImportMetrics, type ImportMetrics } from './live-metr
 
 /** The importer name `import data to target` registers on the source-to-target stream. */
 export const TARGET_IMPORTER = 'import-data-to-target';
+/** The importer name `import data to source` registers on the target-to-source (fall-back) stream. */
+export const SOURCE_IMPORTER = 'import-data-to-source';
 
 /** Default interval of the metrics table. */
 export const METRICS_INTERVAL_MS = 10_000;
@@ -43,6 +46,8 @@ export interface LiveImportOptions {
   until?: AbortSignal;
   /** Called after the apply committed a marker (the cutover end marker): every event before it is applied. */
   onMarker?(event: ChangeEvent): void;
+  /** The stream and importer name: `import data to target` (the default) or, fall-back, `import data to source`. */
+  direction?: { stream: QueueStream; importer: string; command: string };
 }
 
 export interface LiveImportSummary {
@@ -55,7 +60,7 @@ export interface LiveImportSummary {
   elapsedMs: number;
 }
 
-const STREAM: QueueStream = 'source-to-target';
+const FORWARD = { stream: 'source-to-target', importer: TARGET_IMPORTER, command: 'import data to target' } as const;
 
 /** Recorded counts plus what this run applied. */
 function mergedCounts(base: ReadonlyMap<string, AppliedChangeCounts>, run: readonly TableApplyCounts[]): AppliedChangeCounts[] {
@@ -77,20 +82,21 @@ function mergedCounts(base: ReadonlyMap<string, AppliedChangeCounts>, run: reado
 /** Applies the change stream until `signal` aborts; throws what the apply throws (after recording the progress). */
 export async function runLiveImport(options: LiveImportOptions): Promise<LiveImportSummary> {
   const { store, logger, signal } = options;
-  registerQueueImporter(store, STREAM, TARGET_IMPORTER);
-  const base = readAppliedChangeCounts(store, STREAM, TARGET_IMPORTER);
-  const appliedBefore = listQueueImporters(store, STREAM).find((i) => i.importer === TARGET_IMPORTER)?.appliedVsn ?? 0;
+  const { stream, importer, command } = options.direction ?? FORWARD;
+  registerQueueImporter(store, stream, importer);
+  const base = readAppliedChangeCounts(store, stream, importer);
+  const appliedBefore = listQueueImporters(store, stream).find((i) => i.importer === importer)?.appliedVsn ?? 0;
   const startedAt = Date.now();
   const rates = new RateWindow();
   rates.add(startedAt, 0);
   let latest: ApplyProgress | undefined;
 
   const record = (progress: ApplyProgress): void => {
-    recordQueueApplied(store, STREAM, TARGET_IMPORTER, progress.appliedThroughVsn);
-    recordAppliedChangeCounts(store, STREAM, TARGET_IMPORTER, mergedCounts(base, progress.tables));
+    recordQueueApplied(store, stream, importer, progress.appliedThroughVsn);
+    recordAppliedChangeCounts(store, stream, importer, mergedCounts(base, progress.tables));
   };
   const metrics = (): ImportMetrics => {
-    const head = getQueueStreamHead(store, STREAM).lastVsn;
+    const head = getQueueStreamHead(store, stream).lastVsn;
     const applied = Math.max(appliedBefore, latest?.appliedThroughVsn ?? 0);
     return {
       totalImported: applied,
@@ -112,15 +118,15 @@ export async function runLiveImport(options: LiveImportOptions): Promise<LiveImp
   };
 
   logger.info('change apply starts', { channels: options.channels, appliedBefore });
-  options.print(`import data to target: applying the change stream with ${options.channels} channels from vsn ${appliedBefore + 1}; stop with Ctrl-C (the same command resumes).`);
+  options.print(`${command}: applying the change stream with ${options.channels} channels from vsn ${appliedBefore + 1}; stop with Ctrl-C (the same command resumes).`);
   const timer = setInterval(printMetrics, options.metricsIntervalMs ?? METRICS_INTERVAL_MS);
   let final: ApplyProgress;
   try {
     final = await applyChanges({
       sessions: options.sessions,
-      openSource: (fromVsn) => openQueueReader({ store, queueDir: options.queueDir, stream: STREAM, fromVsn }),
+      openSource: (fromVsn) => openQueueReader({ store, queueDir: options.queueDir, stream, fromVsn }),
       migrationId: options.migrationId,
-      stream: STREAM,
+      stream,
       channels: options.channels,
       batchSize: options.batchSize,
       signal: options.until === undefined ? signal : AbortSignal.any([signal, options.until]),
@@ -156,7 +162,7 @@ export async function runLiveImport(options: LiveImportOptions): Promise<LiveImp
   printMetrics();
   const summary: LiveImportSummary = {
     appliedThroughVsn: final.appliedThroughVsn,
-    headVsn: getQueueStreamHead(store, STREAM).lastVsn,
+    headVsn: getQueueStreamHead(store, stream).lastVsn,
     eventsApplied: final.eventsApplied,
     transactions: final.transactions,
     elapsedMs: final.elapsedMs,

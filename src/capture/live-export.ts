@@ -24,13 +24,13 @@
 import type { QualifiedName } from '../core/identifiers.js';
 import { quoteIdent } from '../core/identifiers.js';
 import type { DatabaseSettings } from '../core/database-settings.js';
-import { StateError, describeError } from '../core/errors.js';
+import { StateError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { formatLsn } from '../core/lsn.js';
 import { assertCaptureReady, type ReadinessReport } from '../engines/capture-readiness.js';
 import type { DatabaseConnection } from '../engines/postgres/connect.js';
 import { postgresCaptureReadiness } from '../engines/postgres/readiness/index.js';
-import { ReplicationConnection, ReplicationError } from '../engines/postgres/replication/index.js';
+import { ReplicationConnection } from '../engines/postgres/replication/index.js';
 import { openSlotSnapshotSource, slotSnapshotEngine } from '../engines/postgres/snapshot/slot-snapshot-source.js';
 import type { SnapshotEngine } from '../engines/snapshot-engine.js';
 import type { SourceCatalog } from '../engines/source-catalog.js';
@@ -44,17 +44,14 @@ import {
   type LiveExport,
 } from '../state/live-export-store.js';
 import { getQueueStreamHead } from '../state/queue-store.js';
-import { hasSnapshotPlan, listSnapshotTables } from '../state/snapshot-store.js';
+import { hasSnapshotPlan } from '../state/snapshot-store.js';
 import type { MigrationStore } from '../state/store.js';
-import { addExportedChangeCounts } from '../state/exported-counts-store.js';
-import { runCapture } from './run-capture.js';
 import { ensureBookkeepingSchema } from '../engines/bookkeeping-schema.js';
-import { ExportCutover } from '../cutover/export-cutover.js';
+import type { ExportCutover } from '../cutover/export-cutover.js';
 import type { CutoverRecord } from '../cutover/cutover-store.js';
 import { MARKER_TABLE_SQL } from '../cutover/end-marker.js';
-import { openQueueWriter } from './queue/segment-writer.js';
 import { ExportRates, type LiveExportMetrics } from './live-metrics.js';
-import type { ExpectedColumns } from './relation-guard.js';
+import { captureCutover, dropCaptureObjects, streamChanges, type CaptureObjects } from './stream-changes.js';
 
 const STREAM = 'source-to-target' as const;
 
@@ -199,111 +196,24 @@ export async function runLiveExport(options: LiveExportOptions): Promise<LiveExp
   // 4. The change stream.
   const live = getLiveExport(store, STREAM);
   if (live === undefined) throw new Error('the live export record vanished');
-  const streamed = await streamChanges(options, live, resume, cutover);
+  options.onStreaming?.(live, resume);
+  const objects = { slotName: live.slotName, publicationName: live.publicationName };
+  const streamed = await streamChanges({ ...options, stream: STREAM, objects }, cutover);
   if (!streamed.markerReached) return { snapshotThisRun, metrics: streamed.metrics };
   return { snapshotThisRun, metrics: streamed.metrics, cutover: await cutover.afterMarker() };
 }
 
 /** The export's side of the cutover to target (src/cutover/export-cutover.ts), wired to this export's source. */
-function exportCutover(options: LiveExportOptions, names: { publicationName: string }): ExportCutover {
-  const migrationId = options.store.getMigrationId();
-  return new ExportCutover({
+function exportCutover(options: LiveExportOptions, names: CaptureObjects): ExportCutover {
+  return captureCutover(options, {
     store: options.store,
     queueDir: options.queueDir,
     direction: 'to-target',
     stream: STREAM,
-    migrationId,
-    publicationName: names.publicationName,
+    objects: names,
     sequences: options.catalog.sequences,
-    openSession: async () => {
-      const connection = await options.connect();
-      return { session: connection.client, close: () => connection.client.end().catch(() => undefined) };
-    },
-    releaseCapture: async () => {
-      await dropLiveExportObjects(options, migrationId);
-    },
-    logger: options.logger,
+    where: 'source',
   });
-}
-
-/**
- * Captures the slot's stream into the queue until the signal aborts or the cutover's end marker is in
- * the queue; reconnects after resumable failures.
- */
-async function streamChanges(
-  options: LiveExportOptions,
-  live: LiveExport,
-  resumed: boolean,
-  cutover: ExportCutover,
-): Promise<{ metrics: LiveExportMetrics; markerReached: boolean }> {
-  const { store, logger, signal } = options;
-  const expected = expectedColumns(store);
-  const writer = openQueueWriter({ store, queueDir: options.queueDir, stream: STREAM });
-  const rates = new ExportRates(getQueueStreamHead(store, STREAM).lastVsn, Date.now());
-  const figures = (): LiveExportMetrics => rates.sample(getQueueStreamHead(store, STREAM).lastVsn, Date.now());
-  const timer = setInterval(() => options.onMetrics?.(figures()), options.metricsIntervalMs ?? 10_000);
-  timer.unref();
-  options.onStreaming?.(live, resumed);
-  let failures = 0;
-  let markerReached = false;
-  cutover.watch();
-  try {
-    while (!signal.aborted) {
-      let connection: ReplicationConnection | undefined;
-      try {
-        connection = await ReplicationConnection.open(options.settings, { applicationName: options.applicationName, logger });
-        const confirmed = (await connection.readSlot(live.slotName))?.confirmedFlushLsn;
-        const stream = await connection.startReplication({
-          slotName: live.slotName,
-          startLsn: 0n,
-          publicationNames: [live.publicationName],
-          protocolVersion: 1,
-        });
-        failures = 0;
-        const result = await runCapture({
-          stream,
-          queue: writer,
-          slotConfirmedLsn: confirmed,
-          signal,
-          expectedColumns: expected,
-          recordCounts: (tables) => addExportedChangeCounts(store, 'source-to-target', tables),
-          endMarker: cutover.endMarker,
-          logger,
-        });
-        if (result.end === 'aborted') break;
-        if (result.end === 'marker') {
-          markerReached = true;
-          break;
-        }
-        logger.warn('the replication stream ended; reconnecting');
-      } catch (error) {
-        if (!(error instanceof ReplicationError && error.resumable) || signal.aborted) {
-          if (signal.aborted && error instanceof ReplicationError && error.resumable) break;
-          throw error;
-        }
-        failures += 1;
-        if (failures > 100) throw error;
-        const wait = Math.min(5_000, 100 * 2 ** Math.min(failures, 6));
-        logger.info(`replication ${error.reason} (${describeError(error)}); reconnecting in ${wait} ms`);
-        await sleep(wait, signal);
-      } finally {
-        await connection?.close();
-      }
-    }
-  } finally {
-    clearInterval(timer);
-    await cutover.stopWatching();
-    await writer.close();
-  }
-  const last = figures();
-  options.onMetrics?.(last);
-  return { metrics: last, markerReached };
-}
-
-/** The columns each table's snapshot read: a Relation message that differs stops the capture (DDL). */
-function expectedColumns(store: MigrationStore): ExpectedColumns {
-  const byName = new Map(listSnapshotTables(store).map((t) => [JSON.stringify([t.schema, t.name]), t.columns]));
-  return (table) => byName.get(JSON.stringify([table.schema, table.name]));
 }
 
 /** --start-clean of a live export: drops godwit's slot (waiting for a killed run's walsender) and publication, if they exist. */
@@ -311,47 +221,5 @@ export async function dropLiveExportObjects(
   options: Pick<LiveExportOptions, 'settings' | 'connect' | 'applicationName' | 'logger'>,
   migrationId: string,
 ): Promise<{ slotDropped: boolean; publicationDropped: boolean }> {
-  const names = liveExportNames(migrationId);
-  const connection = await options.connect();
-  let slotExists: boolean;
-  let publicationExists: boolean;
-  try {
-    const slot = await connection.client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [names.slotName]);
-    slotExists = (slot.rowCount ?? 0) > 0;
-    const publication = await connection.client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [names.publicationName]);
-    publicationExists = (publication.rowCount ?? 0) > 0;
-  } finally {
-    await connection.client.end().catch(() => undefined);
-  }
-  let slotDropped = false;
-  if (slotExists) {
-    const replication = await ReplicationConnection.open(options.settings, { applicationName: options.applicationName, logger: options.logger });
-    try {
-      slotDropped = await replication.dropSlot(names.slotName, { wait: true });
-    } finally {
-      await replication.close();
-    }
-  }
-  if (publicationExists) {
-    const again = await options.connect();
-    try {
-      await again.client.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(names.publicationName)}`);
-    } finally {
-      await again.client.end().catch(() => undefined);
-    }
-  }
-  options.logger.info(`--start-clean: slot ${names.slotName} ${slotDropped ? 'dropped' : 'absent'}, publication ${names.publicationName} ${publicationExists ? 'dropped' : 'absent'}`);
-  return { slotDropped, publicationDropped: publicationExists };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done);
-  });
+  return dropCaptureObjects(options, liveExportNames(migrationId), '--start-clean');
 }

@@ -1,4 +1,5 @@
-// The applying process's part of a cutover (today `import data to target` for cutover to target). The
+// The applying process's part of a cutover (`import data to target` for cutover to target, `import data
+// to source` for cutover to source). The
 // end marker is a barrier across all channels (src/apply/apply-engine.ts): once it is applied, every
 // event before it is applied and committed. Then, each step recorded once durable and safe to repeat
 // (so the same command resumes after a SIGKILL anywhere):
@@ -160,7 +161,8 @@ async function waitForCapture(options: ImportCutoverOptions): Promise<boolean> {
     if (options.signal.aborted) return false;
     if (!said) {
       said = true;
-      options.print('import data to target: every change up to the end marker is applied; waiting for `export data from source` to release the source.');
+      const [importer, exporter, side] = options.direction === 'to-target' ? ['import data to target', 'export data from source', 'source'] : ['import data to source', 'export data from target', 'target'];
+      options.print(`${importer}: every change up to the end marker is applied; waiting for \`${exporter}\` to release the ${side}.`);
     }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, options.pollIntervalMs ?? 250);

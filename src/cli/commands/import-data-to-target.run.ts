@@ -9,8 +9,6 @@ import { logLineProgress, terminalProgress } from '../../snapshot/import/progres
 import { listQueueImporters } from '../../state/queue-store.js';
 import { snapshotRunKind } from '../../state/snapshot-store.js';
 import type { CommandContext } from '../command-context.js';
-import type { DatabaseSettings } from '../../core/database-settings.js';
-import type { LoaderSessions } from '../../engines/loader-sessions.js';
 
 /** The action of `godwit import data to target` (the spec is in import-data-to-target.ts). */
 export async function run(context: CommandContext): Promise<void> {
@@ -90,74 +88,27 @@ export async function run(context: CommandContext): Promise<void> {
     terminal.print(`import data to target: snapshot part done: ${parts.join(', ')}.`);
     store.setPhaseStatus(IMPORT_DATA_PHASE, 'running', `snapshot loaded (${parts.join(', ')}); applying the change stream`);
   }
-  const { runLiveImport, TARGET_IMPORTER } = await import('../../apply/live-import.js');
-  const { cutoverDrained, ImportCutoverWatch } = await import('../../cutover/import-cutover.js');
+  const { TARGET_IMPORTER } = await import('../../apply/live-import.js');
+  const { runLiveApply } = await import('./live-apply.run.js');
   const channels = parallelJobs;
   const apply = await createPool(target, { applicationName: `godwit ${context.name}`, logger, max: channels + 1 });
   const applySessions = postgresLoaderSessions(apply.pool, channels + 1, { user: target.user, database: target.database });
-  // The cutover to target (src/cutover): the apply ends at the end marker, then the importer's steps run.
-  const cutover = new ImportCutoverWatch(store, 'to-target', 'source-to-target', TARGET_IMPORTER);
   try {
-    if (cutoverDrained(store, 'to-target')) {
-      await completeCutover(context, applySessions, target);
-      return;
-    }
-    const live = await runLiveImport({
-      store,
-      queueDir: exportDir.queueDir,
-      sessions: applySessions,
-      migrationId: store.getMigrationId(),
+    await runLiveApply(
+      context,
+      {
+        command: 'import data to target',
+        stream: 'source-to-target',
+        importer: TARGET_IMPORTER,
+        cutover: 'to-target',
+        phase: IMPORT_DATA_PHASE,
+        exporter: 'export data from source',
+      },
+      applySessions,
+      target,
       channels,
-      signal: context.signal,
-      logger,
-      print: (text) => terminal.print(text),
-      until: cutover.signal,
-      onMarker: cutover.onMarker,
-    });
-    if (cutover.reached && !context.signal.aborted) {
-      cutover.stop();
-      await completeCutover(context, applySessions, target);
-      return;
-    }
-    const why = context.signal.reason instanceof Error ? context.signal.reason.message : 'stopped.';
-    const detail = `change apply stopped (${why.replace(/\.$/, '')}): every event up to vsn ${live.appliedThroughVsn} of ${live.headVsn} applied; run the same command to resume`;
-    store.setPhaseStatus(IMPORT_DATA_PHASE, 'running', detail);
-    terminal.print(
-      `import data to target: stopped (${why.replace(/\.$/, '')}) after applying ${live.eventsApplied} events in this run; every event up to vsn ${live.appliedThroughVsn} ` +
-        `of ${live.headVsn} is applied. It can be resumed by running the same command.`,
     );
-  } catch (error) {
-    store.setPhaseStatus(IMPORT_DATA_PHASE, 'failed', error instanceof Error ? error.message : String(error));
-    throw error;
   } finally {
-    cutover.stop();
     await applySessions.end();
   }
-}
-
-/** The importer's part of the cutover to target once the apply reached the end marker; prints the outcome. */
-async function completeCutover(context: CommandContext, sessions: LoaderSessions, target: DatabaseSettings): Promise<void> {
-  const { store, terminal, logger } = context;
-  if (store === undefined) throw new Error('import data to target runs in an export directory');
-  const { finishImportCutover } = await import('../../cutover/import-cutover.js');
-  const { cutoverImportDoneMessage } = await import('../../cutover/cutover-messages.js');
-  const result = await finishImportCutover({
-    store,
-    direction: 'to-target',
-    stream: 'source-to-target',
-    migrationId: store.getMigrationId(),
-    sessions,
-    settings: target,
-    applicationName: `godwit ${context.name}`,
-    logger,
-    signal: context.signal,
-    print: (text) => terminal.print(text),
-  });
-  if (result.record === undefined) {
-    store.setPhaseStatus(IMPORT_DATA_PHASE, 'running', 'cutover to target: every change applied; stopped while waiting for the exporter');
-    terminal.print('import data to target: stopped while waiting for `export data from source` to release the source; run the same command to complete the cutover.');
-    return;
-  }
-  store.setPhaseStatus(IMPORT_DATA_PHASE, 'done', 'cutover to target completed');
-  terminal.print(cutoverImportDoneMessage(result.record, result.sequences));
 }
