@@ -94,10 +94,10 @@ describe('configuration errors from the CLI', () => {
   });
 
   it('passes validation and then says a command is not built yet, without touching the export dir', async () => {
-    const path = config('ok.yaml', `export-dir: ${join(dir, 'never-created')}\n${validSource}`);
-    const r = await runGodwit(['initiate', 'cutover', 'to', 'source', '--config-file', path]);
+    const path = config('ok.yaml', `export-dir: ${join(dir, 'never-created')}\n${validSource}target:\n  db-user: app\n  db-name: appdb\n`);
+    const r = await runGodwit(['compare-performance', '--config-file', path]);
     expect(r.code).toBe(6);
-    expect(r.stderr).toContain('error: `godwit initiate cutover to source` is not available yet in this version of godwit.');
+    expect(r.stderr).toContain('error: `godwit compare-performance` is not available yet in this version of godwit.');
     const { existsSync } = await import('node:fs');
     expect(existsSync(join(dir, 'never-created'))).toBe(false);
   });

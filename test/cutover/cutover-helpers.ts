@@ -37,11 +37,11 @@ export interface Migration {
   importArgs: string[];
 }
 
-/** Two fresh databases, the schema on the source, export schema + import schema through the CLI. */
-export async function prepareMigration(prefix: string): Promise<Migration> {
+/** Two fresh databases, the schema (and `extraSql`) on the source, export schema + import schema through the CLI. */
+export async function prepareMigration(prefix: string, extraSql = ''): Promise<Migration> {
   const sourceDb = await createDatabase(source, `${prefix}_src`);
   const targetDb = await createDatabase(target, `${prefix}_dst`);
-  await runSql(source, sourceDb, SCHEMA);
+  await runSql(source, sourceDb, SCHEMA + extraSql);
   const dir = ['--export-dir', join(mkdtempSync(join(tmpdir(), `godwit-${prefix}-`)), 'export')];
   const exported = await runGodwit(['export', 'schema', ...dir, ...connection(source, 'source', sourceDb)], { env });
   expect(exported.code, exported.stderr).toBe(0);
@@ -56,9 +56,9 @@ export async function prepareMigration(prefix: string): Promise<Migration> {
   };
 }
 
-/** The application: small transactions on the source until stopped (every table, every kind of sequence). */
-export async function workload(database: string, stop: { now: boolean }): Promise<number> {
-  const client = new pg.Client(adminConfig(source, database));
+/** The application: small transactions on the source (or `server`) until stopped (every table, every kind of sequence). */
+export async function workload(database: string, stop: { now: boolean }, server: HarnessServer = source): Promise<number> {
+  const client = new pg.Client(adminConfig(server, database));
   await client.connect();
   let n = 0;
   try {
@@ -92,10 +92,10 @@ export async function supervise(args: string[], extraEnv: Record<string, string>
   throw new Error(`${args.slice(0, 4).join(' ')} was killed ${maxRuns} times:\n${output}`);
 }
 
-/** last_value/is_called of the three sequences on the source, after the application stopped. */
-export async function sourceSequenceState(database: string): Promise<Record<string, bigint>> {
+/** last_value/is_called of the three sequences on the source (or `server`), after the application stopped. */
+export async function sourceSequenceState(database: string, server: HarnessServer = source): Promise<Record<string, bigint>> {
   const rows = await query<{ name: string; v: string }>(
-    source,
+    server,
     database,
     `SELECT 'events' AS name, (SELECT last_value FROM events_id_seq)::text AS v
      UNION ALL SELECT 'tickets', (SELECT last_value FROM tickets_id_seq)::text
@@ -104,11 +104,18 @@ export async function sourceSequenceState(database: string): Promise<Record<stri
   return Object.fromEntries(rows.map((r) => [r.name, BigInt(r.v)]));
 }
 
-/** The application's first writes on the target: each sequence must hand out a value the source never did. */
-export async function expectSequencesMovedForward(sourceDb: string, targetDb: string): Promise<void> {
-  const before = await sourceSequenceState(sourceDb);
+/**
+ * The application's first writes on the target (or, after cutover to source, `to` = the source): each
+ * sequence must hand out a value the old side never did.
+ */
+export async function expectSequencesMovedForward(
+  sourceDb: string,
+  targetDb: string,
+  sides: { from: HarnessServer; to: HarnessServer } = { from: source, to: target },
+): Promise<void> {
+  const before = await sourceSequenceState(sourceDb, sides.from);
   const [row] = await query<{ events: string; tickets: string; free: string; invoice: string }>(
-    target,
+    sides.to,
     targetDb,
     `WITH e AS (INSERT INTO events (account_id, amount) VALUES (1, -1) RETURNING id),
           t AS (INSERT INTO tickets (label) VALUES ('after cutover') RETURNING id),

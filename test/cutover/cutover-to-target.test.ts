@@ -18,6 +18,7 @@ import { dropDatabase, query, runSql, type HarnessServer } from '../harness/inde
 import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
 import {
+  connection,
   env,
   expectSequencesMovedForward,
   pendingChanges,
@@ -167,6 +168,13 @@ describe('cutover to target', () => {
     expect(await query(target, 'postgres', 'SELECT slot_name FROM pg_replication_slots WHERE database = $1', [m.targetDb])).toEqual([]);
     expect(await query(target, m.targetDb, 'SELECT pubname FROM pg_publication')).toEqual([]);
     await expectSequencesMovedForward(m.sourceDb, m.targetDb);
+    // Without fall-back there is no way back: cutover to source and the fall-back commands are refused.
+    const back = await runGodwit(['initiate', 'cutover', 'to', 'source', ...m.dir], { env });
+    expect(back.code).toBe(5);
+    expect(back.stderr).toMatch(/made without --prepare-for-fall-back true/);
+    const reverse = await runGodwit(['export', 'data', 'from', 'target', ...m.dir, ...connection(target, 'target', m.targetDb)], { env });
+    expect(reverse.code).toBe(5);
+    expect(reverse.stderr).toMatch(/made without fall-back/);
   }, 300_000);
 
   it('refuses a cutover when the export directory holds no live export', async () => {

@@ -1,5 +1,5 @@
 // `godwit export data from target`: the fall-back stream's capture side.
-import type { CommandSpec } from '../command-spec.js';
+import { lazyRun, type CommandSpec } from '../command-spec.js';
 
 export const exportDataFromTarget: CommandSpec = {
   words: ['export', 'data', 'from', 'target'],
@@ -8,6 +8,8 @@ export const exportDataFromTarget: CommandSpec = {
   options: [],
   databases: ['target'],
   needsExportDir: true,
+  existingExportDir: true,
   exclusive: true,
   ownsState: false,
+  run: lazyRun(() => import('./export-data-from-target.run.js')),
 };

@@ -1,5 +1,5 @@
 // `godwit initiate cutover to source`: the fall-back switch, the mirror of cutover to target.
-import type { CommandSpec } from '../command-spec.js';
+import { lazyRun, type CommandSpec } from '../command-spec.js';
 
 export const initiateCutoverToSource: CommandSpec = {
   words: ['initiate', 'cutover', 'to', 'source'],
@@ -10,6 +10,8 @@ export const initiateCutoverToSource: CommandSpec = {
   options: [],
   databases: [],
   needsExportDir: true,
+  existingExportDir: true,
   exclusive: false,
   ownsState: false,
+  run: lazyRun(() => import('./initiate-cutover-to-source.run.js')),
 };

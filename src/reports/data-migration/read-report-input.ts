@@ -27,6 +27,9 @@ export function dataMigrationReportFromStore(store: MigrationStore, finalRowCoun
     importedChanges: readAppliedChangeCounts(store, 'source-to-target'),
     exportedChanges: readExportedChangeCounts(store, 'source-to-target'),
     cutover: cutoverSection(store),
+    fallBack: readCutover(store, 'to-target').prepareForFallBack
+      ? { exportedChanges: readExportedChangeCounts(store, 'target-to-source'), importedChanges: readAppliedChangeCounts(store, 'target-to-source') }
+      : undefined,
   });
 }
 

@@ -2,7 +2,7 @@
 // scripts (JSON with the same field names as the report data).
 
 import Table from 'cli-table3';
-import type { DataMigrationReport, DataMigrationRow, ImportStatus } from './report-data.js';
+import type { DataMigrationReport, DataMigrationRow, FallBackRow, ImportStatus } from './report-data.js';
 
 const REPORT_COLUMNS: [keyof DataMigrationRow, string][] = [
   ['table', 'TABLE'],
@@ -18,6 +18,16 @@ const REPORT_COLUMNS: [keyof DataMigrationRow, string][] = [
   ['finalRowCount', 'FINAL ROW COUNT'],
 ];
 
+const FALL_BACK_COLUMNS: [keyof FallBackRow, string][] = [
+  ['table', 'TABLE'],
+  ['exportedInserts', 'EXPORTED INSERTS'],
+  ['exportedUpdates', 'EXPORTED UPDATES'],
+  ['exportedDeletes', 'EXPORTED DELETES'],
+  ['importedInserts', 'IMPORTED INSERTS'],
+  ['importedUpdates', 'IMPORTED UPDATES'],
+  ['importedDeletes', 'IMPORTED DELETES'],
+];
+
 function plainTable(head: string[]): Table.Table {
   return new Table({ head, style: { head: [], border: [] } });
 }
@@ -28,7 +38,12 @@ export function renderReportTable(report: DataMigrationReport): string {
   for (const row of [...report.tables, report.total]) {
     table.push(REPORT_COLUMNS.map(([key]) => (row[key] === null ? '-' : String(row[key]))));
   }
-  const text = `data migration report (migration ${report.migrationId})\n${table.toString()}`;
+  let text = `data migration report (migration ${report.migrationId})\n${table.toString()}`;
+  if (report.fallBack !== undefined) {
+    const fallBack = plainTable(FALL_BACK_COLUMNS.map(([, title]) => title));
+    for (const row of [...report.fallBack.tables, report.fallBack.total]) fallBack.push(FALL_BACK_COLUMNS.map(([key]) => String(row[key])));
+    text += `\nfall-back stream (target-to-source: exported from the target, imported into the source)\n${fallBack.toString()}`;
+  }
   return report.cutover === undefined ? text : `${text}\n${renderCutover(report.cutover)}`;
 }
 

@@ -37,12 +37,25 @@ export interface CutoverSection {
   history: CutoverHistoryEntry[];
 }
 
+/** One table's line of the fall-back stream (target-to-source): changes exported from the target and imported into the source. */
+export interface FallBackRow {
+  table: string;
+  exportedInserts: number;
+  exportedUpdates: number;
+  exportedDeletes: number;
+  importedInserts: number;
+  importedUpdates: number;
+  importedDeletes: number;
+}
+
 /** The whole report. */
 export interface DataMigrationReport {
   migrationId: string;
   generatedAt: string;
   tables: DataMigrationRow[];
   total: DataMigrationRow;
+  /** Present once fall-back is prepared: the target-to-source stream per table and in total. */
+  fallBack?: { tables: FallBackRow[]; total: FallBackRow };
   /** Present once a cutover was requested. */
   cutover?: CutoverSection;
 }
@@ -61,6 +74,11 @@ export interface DataMigrationInput {
   exportedChanges?: ReadonlyMap<string, { inserts: number; updates: number; deletes: number }>;
   /** The cutover state and history, once a cutover was requested. */
   cutover?: CutoverSection;
+  /** The fall-back stream's counts (target-to-source), once fall-back is prepared. */
+  fallBack?: {
+    exportedChanges: ReadonlyMap<string, { inserts: number; updates: number; deletes: number }>;
+    importedChanges: ReadonlyMap<string, { inserts: number; updates: number; deletes: number }>;
+  };
 }
 
 const COUNTS = [
@@ -99,7 +117,30 @@ export function buildDataMigrationReport(input: DataMigrationInput): DataMigrati
   total.finalRowCount = counted && tables.length > 0 ? tables.reduce((sum, row) => sum + (row.finalRowCount ?? 0), 0) : null;
   const report: DataMigrationReport = { migrationId: input.migrationId, generatedAt: input.generatedAt, tables, total };
   if (input.cutover !== undefined) report.cutover = input.cutover;
+  if (input.fallBack !== undefined) report.fallBack = fallBackRows(input.tables, input.fallBack);
   return report;
+}
+
+const FALL_BACK_COUNTS = ['exportedInserts', 'exportedUpdates', 'exportedDeletes', 'importedInserts', 'importedUpdates', 'importedDeletes'] as const;
+
+/** The fall-back stream's lines: every migrated table (and any the stream names besides), and the total. */
+function fallBackRows(tables: readonly string[], counts: NonNullable<DataMigrationInput['fallBack']>): { tables: FallBackRow[]; total: FallBackRow } {
+  const { exportedChanges: exported, importedChanges: imported } = counts;
+  const names = new Set([...tables, ...exported.keys(), ...imported.keys()]);
+  const rows = [...names].sort().map(
+    (table): FallBackRow => ({
+      table,
+      exportedInserts: exported.get(table)?.inserts ?? 0,
+      exportedUpdates: exported.get(table)?.updates ?? 0,
+      exportedDeletes: exported.get(table)?.deletes ?? 0,
+      importedInserts: imported.get(table)?.inserts ?? 0,
+      importedUpdates: imported.get(table)?.updates ?? 0,
+      importedDeletes: imported.get(table)?.deletes ?? 0,
+    }),
+  );
+  const total: FallBackRow = { table: 'total', exportedInserts: 0, exportedUpdates: 0, exportedDeletes: 0, importedInserts: 0, importedUpdates: 0, importedDeletes: 0 };
+  for (const name of FALL_BACK_COUNTS) total[name] = rows.reduce((sum, row) => sum + row[name], 0);
+  return { tables: rows, total };
 }
 
 /** One table's import progress, for `import data status`. */

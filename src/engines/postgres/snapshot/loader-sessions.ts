@@ -24,8 +24,17 @@ export function replicationRoleRefusal(user: string, database: string, cause: un
   );
 }
 
-/** Wraps a pool: sessions come out prepared for loading. */
-export function postgresLoaderSessions(pool: pg.Pool, size: number, who: { user: string; database: string }): LoaderSessions {
+/**
+ * Wraps a pool: sessions come out prepared for loading. `replicaRole: false` only for an apply whose
+ * user may not set the role and who confirmed that the triggers and foreign keys are disabled
+ * (`import data to source --yes`, src/engines/postgres/replica-role-guard.ts).
+ */
+export function postgresLoaderSessions(
+  pool: pg.Pool,
+  size: number,
+  who: { user: string; database: string },
+  options: { replicaRole?: boolean } = {},
+): LoaderSessions {
   const prepared = new WeakSet<pg.PoolClient>();
   return {
     size,
@@ -33,7 +42,7 @@ export function postgresLoaderSessions(pool: pg.Pool, size: number, who: { user:
       const client = await pool.connect();
       if (!prepared.has(client)) {
         try {
-          await client.query('SET session_replication_role = replica');
+          if (options.replicaRole !== false) await client.query('SET session_replication_role = replica');
           // Each batch commits its rows together with its bookkeeping row, so a commit the target loses
           // in a crash loses both, and the restarted import loads that batch again: exactly once holds
           // without waiting for every commit's WAL flush.
