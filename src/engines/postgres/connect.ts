@@ -93,6 +93,12 @@ export async function createPool(
   const logger = options.logger ?? silentLogger;
   const pool = new pg.Pool({ ...config, max: options.max ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000 });
   pool.on('error', (error) => logger.warn(`An idle connection to the ${serverPlace(settings)} failed: ${error.message}`));
+  // A client checked out of the pool has no pool listener: a server that goes away between two of its
+  // queries (a crash, a restart, a cut connection) would raise an unhandled 'error' and end the process.
+  // With a listener, the failure shows up as the error of the client's next query, which callers handle.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => logger.warn(`A connection to the ${serverPlace(settings)} failed: ${error.message}`));
+  });
   return { pool, server: connection.server, settings: connection.settings, encrypted: connection.encrypted };
 }
 

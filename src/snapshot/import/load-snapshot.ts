@@ -25,6 +25,7 @@ import { loadBatch, type BatchJob } from './load-batch.js';
 import { withSession, type LoaderSessions } from '../../engines/loader-sessions.js';
 import type { SourceColumn } from '../../engines/source-catalog.js';
 import { assertBinaryColumnsMatch } from './binary-column-check.js';
+import { chunksMissingBatches, confirmDurableBatches } from './durable-batches.js';
 
 /** What the load needs besides the store and the sessions. */
 export interface LoadSnapshotOptions {
@@ -105,7 +106,10 @@ export async function loadSnapshot(store: MigrationStore, sessions: LoaderSessio
   };
 
   const checkedBinary = new Set<string>();
-  const planChunk = async (chunk: SnapshotChunk, table: SnapshotTable): Promise<void> => {
+  /** Chunk id -> its chunk, table and number of batches, for the durability check at the end. */
+  const plannedChunks = new Map<string, { chunk: SnapshotChunk; table: SnapshotTable; batches: number }>();
+  /** Plans a chunk's batches not in `loaded`; `again` for a chunk planned before (nothing counted twice). */
+  const planChunk = async (chunk: SnapshotChunk, table: SnapshotTable, loaded: ReadonlySet<string>, again = false): Promise<void> => {
     const path = join(options.dataDir, chunk.file);
     if (snapshotFileFormat(chunk.file) === 'binary' && !checkedBinary.has(table.tableKey)) {
       const recorded = options.sourceColumns(table.tableKey);
@@ -120,11 +124,13 @@ export async function loadSnapshot(store: MigrationStore, sessions: LoaderSessio
       checkedBinary.add(table.tableKey);
     }
     const batches = await planBatches({ path, displayName: `data/${chunk.file}`, rowCount: chunk.rowCount, byteCount: chunk.byteCount, sha256: chunk.sha256 }, options.limits);
+    plannedChunks.set(chunk.chunkId, { chunk, table, batches: batches.length });
     let doneRows = 0;
     let doneBytes = 0;
     const jobs: BatchJob[] = [];
     for (const batch of batches) {
-      if (options.alreadyLoaded.has(batchId(chunk.chunkId, batch.batchNo))) {
+      if (loaded.has(batchId(chunk.chunkId, batch.batchNo))) {
+        if (again) continue;
         doneRows += batch.rowCount;
         doneBytes += batch.end - batch.start;
         summary.skippedBatches++;
@@ -146,7 +152,7 @@ export async function loadSnapshot(store: MigrationStore, sessions: LoaderSessio
     if (doneRows > 0 || doneBytes > 0) progress.alreadyLoaded(table.tableKey, doneRows, doneBytes);
     // In the order the exporter finished them (it reads the largest first).
     queue.push(...jobs);
-    summary.chunks++;
+    if (!again) summary.chunks++;
     notify();
   };
 
@@ -175,7 +181,7 @@ export async function loadSnapshot(store: MigrationStore, sessions: LoaderSessio
         if (table === undefined || planned.has(chunk.chunkId)) continue;
         signal.throwIfAborted();
         planned.add(chunk.chunkId);
-        await planChunk(chunk, table);
+        await planChunk(chunk, table, options.alreadyLoaded);
         found = true;
       }
       if (finished) return;
@@ -240,7 +246,8 @@ export async function loadSnapshot(store: MigrationStore, sessions: LoaderSessio
     failure ??= error;
     notify();
   };
-  const loaders = Array.from({ length: Math.max(1, options.parallelJobs) }, () => loader().catch(fail));
+  const startLoaders = (): Promise<void>[] => Array.from({ length: Math.max(1, options.parallelJobs) }, () => loader().catch(fail));
+  const loaders = startLoaders();
   await planner().then(
     () => {
       exportDone = true;
@@ -251,6 +258,21 @@ export async function loadSnapshot(store: MigrationStore, sessions: LoaderSessio
   exportDone = true;
   try {
     await Promise.all(loaders);
+    // Batches whose asynchronous commit a target crash undid are found and loaded again.
+    for (let round = 1; failure === undefined && !signal.aborted; round++) {
+      const recorded = await confirmDurableBatches(sessions, options.migrationId);
+      const planned = new Map([...plannedChunks].map(([id, p]) => [id, p.batches]));
+      const missing = chunksMissingBatches(planned, recorded);
+      if (missing.length === 0) break;
+      if (round > 5) throw new StateError(`The target keeps losing committed batches of ${missing.length} chunk(s) (is it crashing?); run the same command again once it is stable.`);
+      logger.warn(`the target lost batches of ${missing.length} chunk(s) that it had acknowledged (it restarted before flushing them); loading them again`, { chunks: missing.slice(0, 10) });
+      const loaded = new Set(recorded.keys());
+      for (const chunkId of missing) {
+        const p = plannedChunks.get(chunkId);
+        if (p !== undefined) await planChunk(p.chunk, p.table, loaded, true);
+      }
+      await Promise.all(startLoaders());
+    }
   } finally {
     flushRecords();
   }
