@@ -2,8 +2,9 @@
 // type, errors naming the file and line. Values keep their line so later errors can point at it.
 
 import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
+import type { Node, Pair, Scalar, YAMLMap } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { closestWord } from './closest-word.js';
 import { parseOptionValue, showRawValue, type OptionSpec, type OptionValue } from './option-spec.js';
@@ -27,6 +28,18 @@ export interface ConfigFile {
   sections: Map<string, Map<string, FileValue>>;
 }
 
+/**
+ * The yaml package, loaded when a config file is read: most commands run without one, and loading it
+ * costs every start tens of milliseconds.
+ */
+let yamlModule: typeof import('yaml') | undefined;
+function yaml(): typeof import('yaml') {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlModule;
+}
+const isMap = (node: unknown): node is YAMLMap => yaml().isMap(node);
+const isScalar = (node: unknown): node is Scalar => yaml().isScalar(node);
+
 /** The "config file X, line N:" prefix every file error starts with. */
 export function fileLocation(path: string, line: number): string {
   return `config file ${path}, line ${line}`;
@@ -49,6 +62,7 @@ export function loadConfigFile(pathGiven: string, schema: ConfigFileSchema): Con
     throw new ConfigError(`config file ${path} cannot be read (${code ?? String(error)}).`, { hint: 'Check the file permissions.' });
   }
 
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const lineOf = (offset: number | undefined): number => (offset === undefined ? 1 : lineCounter.linePos(offset).line);
