@@ -1,8 +1,8 @@
 // The least-privilege setup scripts shipped in sql/least-privilege/ (issue 7): migration users made
 // by them, neither superuser, run the live migration as a user would (export schema, import schema,
-// snapshot and changes under a workload, cutover to target with fall-back prepared) against tables
-// owned by another role on the source. The result must be identical data, and the users must not
-// have gained anything the scripts do not grant.
+// snapshot and changes under a workload, cutover to target with fall-back, the fall-back stream, cutover
+// to source) against tables owned by another role on the source. The result must be identical data at
+// each cutover, and the users must not have gained anything the scripts do not grant.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,7 +44,7 @@ function connection(server: HarnessServer, role: 'source' | 'target', database: 
 }
 
 describe('least-privilege migration users', () => {
-  it('migrate live and cut over to the target with only what the shipped scripts grant', async () => {
+  it('migrate live, cut over to the target and back with only what the shipped scripts grant', async () => {
     const sourceDb = await createDatabase(source, 'lp_src');
     const targetDb = await createDatabase(target, 'lp_dst');
     created.push([source, sourceDb], [target, targetDb]);
@@ -107,5 +107,23 @@ describe('least-privilege migration users', () => {
     // The audit trigger fired once per application write on the source, and never on the target's apply.
     const [audit] = await query<{ n: string }>(target, targetDb, 'SELECT count(*)::text AS n FROM app.audit');
     expect(audit?.n).toBe('2200');
+
+    // Fall-back with the same users: the target's writes stream back to the source, then cutover to source.
+    const reverseExporter = startGodwit(['export', 'data', 'from', 'target', ...dir, ...dst], { env });
+    const reverseImporter = startGodwit(['import', 'data', 'to', 'source', ...dir, ...src], { env });
+    await runSql(target, targetDb, `
+      UPDATE app.accounts SET balance = balance - 5 WHERE id <= 100;
+      INSERT INTO app.events (account_id, amount) SELECT g, 7 FROM generate_series(1, 50) g;
+      DELETE FROM app.events WHERE amount = -3;`);
+    const back = await runGodwit(['initiate', 'cutover', 'to', 'source', ...dir], { env });
+    expect(back.code, back.stderr).toBe(0);
+    const [reverseExported, reverseImported] = await Promise.all([reverseExporter.done, reverseImporter.done]);
+    expect(reverseExported.code, reverseExported.stderr).toBe(0);
+    expect(reverseImported.code, reverseImported.stderr).toBe(0);
+    expect((await runGodwit(['cutover', 'status', ...dir], { env })).stdout).toContain('cutover to source status: COMPLETED');
+    expect(await tableChecksums(source, sourceDb, ['app'])).toEqual(await tableChecksums(target, targetDb, ['app']));
+    // The 50 events written on the target fired its audit trigger once each; the source's did not fire again.
+    const [sourceAudit] = await query<{ n: string }>(source, sourceDb, 'SELECT count(*)::text AS n FROM app.audit');
+    expect(sourceAudit?.n).toBe('2250');
   }, 240_000);
 });
