@@ -2,7 +2,7 @@
 // failure into a message and an exit code. Nothing below this file prints errors or exits.
 
 import { CommanderError } from 'commander';
-import { ExitCode, GodwitError } from '../core/errors.js';
+import { ExitCode, GodwitError, diskFullError, isDiskFull } from '../core/errors.js';
 import { processRedactor } from '../core/redact.js';
 import { buildProgram } from './build-program.js';
 import { COMMANDS } from './registry.js';
@@ -50,6 +50,8 @@ function reportFailure(error: unknown, terminal: Terminal): number {
     }
     return ExitCode.usage;
   }
+  // A full disk is an operating condition, not a bug, whichever layer met it first.
+  if (!(error instanceof GodwitError) && isDiskFull(error)) error = diskFullError(error);
   if (error instanceof GodwitError) {
     terminal.note(processRedactor.redact(`error: ${error.message}`));
     if (error.hint !== undefined) terminal.note(processRedactor.redact(error.hint));

@@ -128,3 +128,19 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** True when `error` (or an error it wraps) says a local file system is full (ENOSPC, SQLite's SQLITE_FULL). */
+export function isDiskFull(error: unknown): boolean {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e !== undefined && e !== null && depth < 8; e = e.cause as typeof e, depth++) {
+    if (e.code === 'ENOSPC' || e.code === 'SQLITE_FULL') return true;
+  }
+  return false;
+}
+
+/** The message for a full export-directory file system, whichever layer noticed it first. */
+export function diskFullError(error: unknown): StateError {
+  return new StateError(`The file system of the export directory is full: ${describeError(error)}.`, {
+    cause: error,
+    hint: 'Free space there (for example with `godwit archive changes`, or by growing the file system), then run the same command again: it resumes from the last durable state.',
+  });
+}

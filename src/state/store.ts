@@ -200,6 +200,18 @@ export class MigrationStore {
     return fromPhaseRow(row);
   }
 
+  /**
+   * Records that `phase` failed with `error`, best effort: when the store cannot be written (a full
+   * disk, say), the original error is what the user must see, so this never throws.
+   */
+  recordPhaseFailure(phase: string, error: unknown): void {
+    try {
+      this.setPhaseStatus(phase, 'failed', describeError(error));
+    } catch {
+      // The caller rethrows the original error.
+    }
+  }
+
   /** Records that `phase` is now in `state` (with an optional human-readable detail). */
   setPhaseStatus(phase: string, state: PhaseState, detail?: string): PhaseStatus {
     if (!PHASE_STATES.includes(state)) throw new StateError(`Unknown phase state "${String(state)}".`);

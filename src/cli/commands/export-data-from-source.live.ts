@@ -90,7 +90,7 @@ export async function runLiveExportCommand(context: CommandContext, options: Liv
         'Run the same command to resume streaming.',
     );
   } catch (error) {
-    store.setPhaseStatus('export-data-from-source', 'failed', String(error));
+    store.recordPhaseFailure('export-data-from-source', error);
     throw error;
   }
 }

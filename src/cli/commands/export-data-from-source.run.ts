@@ -79,7 +79,7 @@ export async function run(context: CommandContext): Promise<void> {
     }
     terminal.print(renderExportStatusTable(readExportStatus(store)));
   } catch (error) {
-    store.setPhaseStatus('export-data-from-source', 'failed', String(error));
+    store.recordPhaseFailure('export-data-from-source', error);
     throw error;
   }
 }

@@ -27,7 +27,7 @@ export async function run(context: CommandContext): Promise<void> {
     terminal.print(`export schema: ${detail} from schemas ${connection.settings.schemas.join(', ')} (${summary.pgDump}).`);
     for (const file of summary.files) terminal.print(`  schema/${file.path}: ${file.statements}`);
   } catch (error) {
-    store.setPhaseStatus('export-schema', 'failed', String(error));
+    store.recordPhaseFailure('export-schema', error);
     throw error;
   } finally {
     await connection.client.end();

@@ -65,7 +65,7 @@ export async function run(context: CommandContext): Promise<void> {
         signal: context.signal,
       });
     } catch (error) {
-      store.setPhaseStatus(IMPORT_DATA_PHASE, 'failed', error instanceof Error ? error.message : String(error));
+      store.recordPhaseFailure(IMPORT_DATA_PHASE, error);
       throw error;
     } finally {
       progress.stop();

@@ -49,7 +49,7 @@ export async function run(context: CommandContext): Promise<void> {
     }
     store.setPhaseStatus('import-schema', 'done', parts.join(', '));
   } catch (error) {
-    if (store.getPhaseStatus('import-schema').state === 'running') store.setPhaseStatus('import-schema', 'failed', String(error));
+    if (store.getPhaseStatus('import-schema').state === 'running') store.recordPhaseFailure('import-schema', error);
     throw error;
   } finally {
     await connection.client.end();

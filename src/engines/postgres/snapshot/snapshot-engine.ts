@@ -5,7 +5,7 @@
 
 import type pg from 'pg';
 import type { DatabaseSettings } from '../../../core/database-settings.js';
-import { ConnectionError, GodwitError, describeError } from '../../../core/errors.js';
+import { ConnectionError, GodwitError, describeError, diskFullError, isDiskFull } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { connect } from '../connect.js';
 import { CopyOutStream } from './copy-out-stream.js';
@@ -121,6 +121,8 @@ function isConnectionLoss(error: unknown): boolean {
 
 function describeFailure(error: unknown, what: string, place: string): Error {
   if (error instanceof GodwitError) return error;
+  // Writing the chunk file, not the source, failed.
+  if (isDiskFull(error)) return diskFullError(error);
   if (isConnectionLoss(error)) {
     return new ConnectionError('source', 'unreachable', `The connection to the ${place} was lost while ${what}: ${describeError(error)}.`, {
       cause: error,
