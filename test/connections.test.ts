@@ -129,7 +129,7 @@ describe('failures: reason, message and hint', () => {
     expect(error.reason).toBe('wrong-password');
     expect(error.role).toBe('source');
     expect(error.message).toBe(`Password authentication failed for user "postgres" on the source database at 127.0.0.1:${source.port}.`);
-    expect(error.hint).toBe('Check --source-db-user, and give the right password with --source-db-password or SOURCE_DB_PASSWORD.');
+    expect(error.hint).toBe('Check --source-db-user, and give the right password in SOURCE_DB_PASSWORD (or with --source-db-password).');
     expect(`${error.message} ${error.hint ?? ''}`).not.toContain(secret);
     expect(logger.lines.filter((line) => line.level === 'warn')).toEqual([]);
   });
@@ -240,7 +240,7 @@ describe('passwords', () => {
     const error = await failure(connect(databaseSettings(target, targetDb, { password: undefined }), { applicationName: APP }));
     expect(error.reason).toBe('password-missing');
     expect(error.message).toBe(`The target database at 127.0.0.1:${target.port} asks for a password for user "postgres", and none was given.`);
-    expect(error.hint).toBe('Give it with --target-db-password or TARGET_DB_PASSWORD, or run godwit on a terminal to be asked for it.');
+    expect(error.hint).toBe('Give it in TARGET_DB_PASSWORD (or with --target-db-password), or run godwit on a terminal to be asked for it.');
   });
 
   it('no password: asks the prompt once and returns settings with the password', async () => {

@@ -26,6 +26,7 @@ export const archiveChanges: CommandSpec = {
   ],
   databases: [],
   needsExportDir: true,
+  existingExportDir: true,
   exclusive: true,
   ownsState: false,
   run: lazyRun(() => import('./archive-changes.run.js')),

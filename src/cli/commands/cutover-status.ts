@@ -16,6 +16,7 @@ export const cutoverStatus: CommandSpec = {
   ],
   databases: [],
   needsExportDir: true,
+  existingExportDir: true,
   exclusive: false,
   ownsState: false,
   run: lazyRun(() => import('./cutover-status.run.js')),

@@ -9,6 +9,7 @@ export const exportDataStatus: CommandSpec = {
   options: [TABLE_OR_JSON],
   databases: [],
   needsExportDir: true,
+  existingExportDir: true,
   exclusive: false,
   ownsState: false,
   run: lazyRun(() => import('./export-data-status.run.js')),

@@ -11,6 +11,7 @@ export const getDataMigrationReport: CommandSpec = {
   options: [TABLE_OR_JSON],
   databases: [],
   needsExportDir: true,
+  existingExportDir: true,
   exclusive: false,
   ownsState: false,
   run: lazyRun(() => import('./get-data-migration-report.run.js')),

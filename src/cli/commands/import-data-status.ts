@@ -9,6 +9,7 @@ export const importDataStatus: CommandSpec = {
   options: [TABLE_OR_JSON],
   databases: [],
   needsExportDir: true,
+  existingExportDir: true,
   exclusive: false,
   ownsState: false,
   run: lazyRun(() => import('./import-data-status.run.js')),

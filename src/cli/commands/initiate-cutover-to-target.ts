@@ -12,6 +12,7 @@ export const initiateCutoverToTarget: CommandSpec = {
   options: [booleanOption('prepare-for-fall-back', 'keep the source in sync with the target after cutover', false)],
   databases: [],
   needsExportDir: true,
+  existingExportDir: true,
   exclusive: false,
   ownsState: false,
   run: lazyRun(() => import('./initiate-cutover-to-target.run.js')),

@@ -95,7 +95,7 @@ function explain(error: unknown, settings: DatabaseSettings, context: FailureCon
     return [
       'password-missing',
       `The ${place} asks for a password for user "${user}", and none was given.`,
-      `Give it with ${flagName(role, 'db-password')} or ${passwordEnvVar(role)}, or run godwit on a terminal to be asked for it.`,
+      `Give it in ${passwordEnvVar(role)} (or with ${flagName(role, 'db-password')}), or run godwit on a terminal to be asked for it.`,
     ];
   }
   if (error instanceof ConnectTimeoutError) {
@@ -112,7 +112,7 @@ function explain(error: unknown, settings: DatabaseSettings, context: FailureCon
       return [
         'wrong-password',
         `Password authentication failed for user "${user}" on the ${place}${from}.`,
-        `Check ${flagName(role, 'db-user')}, and give the right password with ${flagName(role, 'db-password')} or ${passwordEnvVar(role)}.`,
+        `Check ${flagName(role, 'db-user')}, and give the right password in ${passwordEnvVar(role)} (or with ${flagName(role, 'db-password')}).`,
       ];
     }
     case '3D000':
