@@ -13,6 +13,7 @@
 // not in live_exports: they belong to the cutover that created them.
 
 import { StateError } from '../core/errors.js';
+import { CaptureStoppedError } from './capture-errors.js';
 import type { DatabaseSettings } from '../core/database-settings.js';
 import type { Logger } from '../core/logger.js';
 import { statusLabel } from '../cutover/cutover-states.js';
@@ -69,6 +70,25 @@ export interface ReverseExportResult {
   cutover?: CutoverRecord;
 }
 
+/**
+ * A capture stop (TRUNCATE, a column change, a table without key) told from the fall-back side: the
+ * change happened on the target, the source is the one that cannot follow, and what to do differs (no
+ * new snapshot exists in this direction). DESIGN.md section 10: TRUNCATE on the target is not carried.
+ */
+function fallBackStop(error: CaptureStoppedError): CaptureStoppedError {
+  const swapped = error.message.replace(/\b(source|target)\b/g, (word) => (word === 'source' ? 'target' : 'source'));
+  const stop = new CaptureStoppedError(error.reason, `Fall-back stream: ${swapped}`, {
+    tables: error.tables,
+    cause: error,
+    hint:
+      'TRUNCATE and DDL on migrated tables are not carried from the target to the source. `export data from target` stopped before that transaction ' +
+      '(nothing of it is in the fall-back queue, the slot is not acknowledged past it), so running it again stops at the same place: the source ' +
+      'can no longer follow the target exactly. Do not TRUNCATE or alter migrated tables on the target while fall-back runs.',
+  });
+  stop.transaction = error.transaction;
+  return stop;
+}
+
 /** Streams the target's changes into the fall-back queue until the signal aborts or cutover to source ends it. */
 export async function runReverseExport(options: ReverseExportOptions): Promise<ReverseExportResult> {
   const { store } = options;
@@ -87,7 +107,13 @@ export async function runReverseExport(options: ReverseExportOptions): Promise<R
     return { metrics: new ExportRates(head, Date.now()).sample(head, Date.now()), cutover: cutover.record() };
   }
   options.onStreaming?.(objects, getQueueStreamHead(store, REVERSE_STREAM).lastVsn > 0);
-  const streamed = await streamChanges({ ...options, stream: REVERSE_STREAM, objects }, cutover);
+  let streamed;
+  try {
+    streamed = await streamChanges({ ...options, stream: REVERSE_STREAM, objects }, cutover);
+  } catch (error) {
+    if (error instanceof CaptureStoppedError) throw fallBackStop(error);
+    throw error;
+  }
   if (!streamed.markerReached) return { metrics: streamed.metrics };
   return { metrics: streamed.metrics, cutover: await cutover.afterMarker() };
 }

@@ -9,7 +9,9 @@
 // second test SIGKILLs the reverse exporter and importer at random moments while they stream and at
 // every step of the cutover to source, re-running the same commands. Bad input: the fall-back commands
 // and cutover to source before cutover to target, a second request, a source user who may not set
-// session_replication_role (the triggers and foreign keys to disable are listed, nothing applied).
+// session_replication_role (the triggers and foreign keys to disable are listed, nothing applied; with
+// --yes, after the DBA disabled the audit trigger, the stream is applied without the role). A TRUNCATE on
+// the target stops `export data from target` with a message saying it is not carried.
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,7 +195,56 @@ describe('fall-back and cutover to source', () => {
     expect(imported.kills).toBe(3);
     await expectBackOnSource(m, onSource + onTarget);
   }, 500_000);
+
+  it('without the right to set session_replication_role: applies after --yes with the trigger disabled; a TRUNCATE on the target stops the fall-back export', async () => {
+    const m = await migration('fallback_norole');
+    const onSource = await cutOverToTarget(m);
+    // A source user with the rights to apply but not to set session_replication_role; the DBA disables the audit trigger.
+    const user = `godwit_ap_${m.sourceDb.slice(-8)}`;
+    await runSql(source, m.sourceDb, `
+      CREATE ROLE ${user} LOGIN PASSWORD 'pw';
+      GRANT CONNECT ON DATABASE ${m.sourceDb} TO ${user};
+      GRANT USAGE, CREATE ON SCHEMA public, godwit_metadata TO ${user};
+      GRANT ALL ON ALL TABLES IN SCHEMA public, godwit_metadata TO ${user};
+      GRANT ALL ON ALL SEQUENCES IN SCHEMA public, godwit_metadata TO ${user};
+      ALTER TABLE tickets DISABLE TRIGGER tickets_audit;`);
+    const importArgs = [...m.reverseImportArgs.map((a) => (a === source.user ? user : a)), '--yes'];
+    const exporter = startGodwit(m.reverseExportArgs, { env });
+    const importer = startGodwit(importArgs, { env: { ...env, SOURCE_DB_PASSWORD: 'pw' } });
+    const stop = { now: false };
+    const app = workload(m.targetDb, stop, target);
+    await sleep(4000);
+    stop.now = true;
+    const onTarget = await app;
+    await caughtUp(m);
+    // The application's audit rows came back as data; the source's disabled trigger added none.
+    expect(await auditRows(source, m.sourceDb)).toBe(onSource + onTarget);
+
+    // TRUNCATE on the target is not carried: the fall-back export stops and says so.
+    await runSql(target, m.targetDb, 'TRUNCATE ticket_labels');
+    const exported = await exporter.done;
+    expect(exported.code).toBe(1);
+    expect(exported.stderr).toContain('Fall-back stream: TRUNCATE of "public"."ticket_labels" on the target');
+    expect(exported.stderr).toContain('not carried from the target to the source');
+    importer.child.kill('SIGTERM');
+    const imported = await importer.done;
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stderr).toContain(`the source user "${user}" may not set session_replication_role = replica`);
+    expect(imported.stderr).toMatch(/--yes confirms they are disabled; still enabled according to the catalog:\n {2}foreign key ticket_labels_ticket_id_fkey/);
+    await runSql(source, m.sourceDb, `DROP OWNED BY ${user}; DROP ROLE ${user};`);
+  }, 300_000);
 });
+
+/** Waits until the source holds the target's data (the fall-back stream applied everything). */
+async function caughtUp(m: FallBack): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const [sourceSums, targetSums] = await Promise.all([tableChecksums(source, m.sourceDb, ['public']), tableChecksums(target, m.targetDb, ['public'])]);
+    if (JSON.stringify(sourceSums) === JSON.stringify(targetSums)) return;
+    if (Date.now() > deadline) expect(sourceSums).toEqual(targetSums);
+    await sleep(500);
+  }
+}
 
 /**
  * Runs a command and SIGKILLs it 1 to 3 s after each start while `streaming.now`; then lets it run
