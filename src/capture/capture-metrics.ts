@@ -41,6 +41,9 @@ interface Counts {
   tables: Map<unknown, TableChangeCounts>;
 }
 
+/** The transactions one queue commit makes durable (opaque outside this module). */
+export type CommitPart = object;
+
 function emptyCounts(): Counts {
   return { events: 0, transactions: 0, lastCommitTimeMs: null, tables: new Map() };
 }
@@ -93,15 +96,24 @@ export class CaptureCounters {
     this.skipped += 1;
   }
 
-  /** Per table, the changes of the ended transactions that the next queue commit makes durable. */
-  endedTables(): TableChangeCounts[] {
-    return [...this.ended.tables.values()].map((counts) => ({ ...counts }));
+  /**
+   * A queue commit starts: it makes durable what ended so far, which leaves the ended set (later
+   * transactions wait for the next commit). Returns that part, for partTables and committedPart.
+   */
+  startCommit(): CommitPart {
+    const part = this.ended;
+    this.ended = emptyCounts();
+    return part;
   }
 
-  /** A queue commit returned: what waited is durable, and `lastVsn` is the stream's durable end. */
-  committed(lastVsn: number, now: number): void {
-    merge(this.durable, this.ended);
-    this.ended = emptyCounts();
+  /** The per-table counts of a part: what its commit records in the store. */
+  partTables(part: CommitPart): TableChangeCounts[] {
+    return [...(part as Counts).tables.values()].map((counts) => ({ ...counts }));
+  }
+
+  /** The commit of `part` returned: `lastVsn` is the stream's durable end. */
+  committedPart(part: CommitPart, lastVsn: number, now: number): void {
+    merge(this.durable, part as Counts);
     this.durableVsn = lastVsn;
     this.durableAt = now;
   }

@@ -119,6 +119,9 @@ class CaptureRun {
   private commitTimer: NodeJS.Timeout | undefined;
   private timerDeadline: number | undefined;
   private commitDue = false;
+  /** The queue commit running in the background (startCommit), and the first failure of one. */
+  private committing: Promise<void> | undefined;
+  private commitFailure: unknown;
   /** The open transaction holds the end marker; once it is ended, the capture ends after committing it. */
   private markerInTransaction = false;
   private endAfterCommit = false;
@@ -144,11 +147,12 @@ class CaptureRun {
     this.options.signal?.addEventListener('abort', this.onAbort);
     try {
       for (;;) {
+        if (this.commitFailure !== undefined) throw this.commitFailure;
         const polled = this.poll();
         const waited = polled !== undefined ? { item: polled } : await this.nextItem();
         if (waited === 'aborted') return await this.finish('aborted');
         if (waited === 'commit-due') {
-          await this.commitAndAcknowledge();
+          await this.startCommit();
           continue;
         }
         const item = waited.item;
@@ -156,7 +160,7 @@ class CaptureRun {
         if (item.kind === 'keepalive') await this.keepalive(item.walEnd);
         else this.handle(item.message);
         if (this.endAfterCommit) return await this.finish('marker');
-        if (this.group.due(Date.now())) await this.commitAndAcknowledge();
+        if (this.group.due(Date.now())) await this.startCommit();
       }
     } catch (error) {
       if (error instanceof CaptureStoppedError && this.tx !== undefined) error.atTransaction(this.tx.xid, this.tx.commitLsn);
@@ -242,7 +246,7 @@ class CaptureRun {
       this.state = 'idle';
       this.tx = undefined;
       // Written and durable in an earlier run, and sent by the server, so at or past the slot's position.
-      if (!this.group.pending) this.acknowledge(endLsn);
+      if (!this.group.pending && this.committing === undefined) this.acknowledge(endLsn);
       return;
     }
     this.queue.endTransaction(formatLsn(endLsn));
@@ -254,19 +258,52 @@ class CaptureRun {
 
   private async keepalive(walEnd: Lsn): Promise<void> {
     if (this.state !== 'idle') return;
+    await this.settleCommit();
     if (this.group.pending) await this.commitAndAcknowledge();
     // Everything the server sent before this keepalive was received, and is durable or not ours.
     if (this.floor !== undefined && walEnd >= this.floor) this.acknowledge(walEnd);
   }
 
-  /** Commits the ended transactions to the queue; only then confirms their end to the source (invariant 2). */
+  /**
+   * Starts committing the ended transactions and returns without waiting for the commit's fsyncs, so
+   * the stream is read meanwhile (one commit at a time: a commit still running is waited for first).
+   * Its end is confirmed to the source only once it returned (commitAndAcknowledge).
+   */
+  private async startCommit(): Promise<void> {
+    await this.settleCommit();
+    if (!this.group.pending) {
+      this.clearCommitTimer();
+      return;
+    }
+    const running = this.commitAndAcknowledge().catch((error: unknown) => {
+      this.commitFailure ??= error;
+      this.wake?.('commit-due'); // a loop waiting for the stream notices the failure now
+    });
+    this.committing = running.finally(() => {
+      this.committing = undefined;
+    });
+  }
+
+  /** Waits for the commit running in the background, if any; throws its failure. */
+  private async settleCommit(): Promise<void> {
+    if (this.committing !== undefined) await this.committing;
+    if (this.commitFailure !== undefined) throw this.commitFailure;
+  }
+
+  /**
+   * Commits the ended transactions to the queue; only then confirms their end to the source
+   * (invariant 2). What the commit covers (events, per-table counts, the group) is taken before its
+   * first await, so transactions ending meanwhile go with the next commit.
+   */
   private async commitAndAcknowledge(): Promise<void> {
-    const ended = this.counters.endedTables();
+    const part = this.counters.startCommit();
+    const ended = this.counters.partTables(part);
     const record = this.options.recordCounts;
-    const point = await this.queue.commit(record === undefined || ended.length === 0 ? undefined : () => record(ended));
+    const committing = this.queue.commit(record === undefined || ended.length === 0 ? undefined : () => record(ended));
     this.group.committed();
     this.clearCommitTimer();
-    this.counters.committed(point.lastVsn, Date.now());
+    const point = await committing;
+    this.counters.committedPart(part, point.lastVsn, Date.now());
     this.options.onProgress?.(this.counters.snapshot());
     await this.options.afterQueueCommit?.(point);
     if (point.endLsn !== null) this.acknowledge(parseLsn(point.endLsn));
@@ -334,6 +371,7 @@ class CaptureRun {
   /** A graceful end: drop the open transaction, make the ended ones durable and acknowledged, stop the stream. */
   private async finish(end: CaptureEnd): Promise<CaptureResult> {
     this.dropOpenTransaction();
+    await this.settleCommit();
     if (this.group.pending) await this.commitAndAcknowledge();
     await this.stopStream();
     this.logger.info(`Capture ${end === 'aborted' ? 'stopped' : end === 'marker' ? 'reached the end marker' : 'ended with the stream'}; the queue holds vsn 1 to ${this.queue.durablePoint.lastVsn}.`);
@@ -345,6 +383,7 @@ class CaptureRun {
     this.logger.info(`Capture stops: ${describeError(error)}`);
     try {
       this.dropOpenTransaction();
+      await this.settleCommit();
       if (this.group.pending) await this.commitAndAcknowledge();
     } catch (cleanup) {
       this.logger.warn(`Could not commit the complete transactions while stopping: ${describeError(cleanup)}`);

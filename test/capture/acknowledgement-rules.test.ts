@@ -140,6 +140,42 @@ describe('acknowledgement rules', () => {
     expect(stream.confirmed.map((c) => c.lsn)).toEqual(['0/1200']);
   });
 
+  it('reads on while a group commit runs, records each commit with exactly its own transactions, and confirms nothing before its commit', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let first = true;
+    const recorded: string[][] = [];
+    const { done, controller } = run({
+      groupCommit: { maxEvents: 2, maxDelayMs: 60_000 },
+      recordCounts: (tables) => recorded.push(tables.map((t) => `${t.table.name}:${t.inserts}i`)),
+      // The first commit is durable but its acknowledgement waits (as if its fsync were slow).
+      afterQueueCommit: async () => {
+        if (first) {
+          first = false;
+          await held;
+        }
+      },
+    });
+    stream.push(begin(0x100), rel(), insert('1'), insert('2'), commit(0x110, 0x120));
+    await eventually(() => expect(writer.durablePoint.endLsn).toBe('0/120'));
+    // Meanwhile the stream is read on: the next transaction lands in the queue (not yet committed).
+    stream.push(begin(0x200), insert('3'), commit(0x210, 0x220), keepalive(0x900));
+    await eventually(() => expect(writer.nextVsn).toBe(4));
+    await sleep(30);
+    expect(stream.confirmed).toEqual([]); // neither the first end (its commit has not returned) nor the keepalive
+    release();
+    await eventually(() =>
+      expect(stream.confirmed).toEqual([
+        { lsn: '0/120', durable: '0/120' },
+        { lsn: '0/220', durable: '0/220' },
+        { lsn: '0/900', durable: '0/220' },
+      ]),
+    );
+    expect(recorded).toEqual([['t:2i'], ['t:1i']]);
+    controller.abort();
+    expect(await done).toMatchObject({ durable: { lastVsn: 3, endLsn: '0/220' } });
+  });
+
   it('commits in groups by event count and by age', async () => {
     const { done, controller } = run({ groupCommit: { maxEvents: 3, maxDelayMs: 400 } });
     stream.push(begin(0x100), rel(), insert('1'), insert('2'), commit(0x110, 0x120));

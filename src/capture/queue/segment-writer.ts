@@ -20,7 +20,7 @@ import { StateError } from '../../core/errors.js';
 import { getQueueStreamHead, lastQueueSegment, recordQueueCommit, type QueueSegmentCommit } from '../../state/queue-store.js';
 import type { MigrationStore } from '../../state/store.js';
 import { ChangeEncoder } from './event-codec.js';
-import { createSegmentFile, removeUnrecordedSegmentFiles, reopenSegmentFile, type OpenSegment } from './open-segment.js';
+import { createSegmentFile, removeUnrecordedSegmentFiles, reopenSegmentFile, type Boundary, type OpenSegment } from './open-segment.js';
 import { queueIoError, syncDirectory, syncFileData, writeFully } from './segment-files.js';
 import { MAX_RECORD_PAYLOAD, RECORD_HEADER_SIZE, SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_SIZE, recordSize, writeRecord, writeSegmentHeader } from './segment-format.js';
 
@@ -44,6 +44,13 @@ export interface QueueDurablePoint {
   lastVsn: number;
   /** The end LSN of the last durable transaction, null before the first. */
   endLsn: string | null;
+}
+
+/** What one commit covers, fixed when commit() is called. */
+interface CommitSnapshot {
+  version: number;
+  head: { lastVsn: number; lastEndLsn: string | null };
+  segments: Map<OpenSegment, { boundary: Boundary; closed: boolean }>;
 }
 
 /** Opens the writer of `stream`, repairing what a crash left (torn tail, unrecorded segment files). */
@@ -211,9 +218,28 @@ export class QueueWriter {
    * transactions) is recorded exactly when the events are.
    */
   commit(alsoRecord?: () => void): Promise<QueueDurablePoint> {
-    const run = this.commitChain.then(() => this.commitNow(alsoRecord));
+    // What this commit covers is fixed now, when it is called: the caller may go on appending and
+    // ending transactions while it runs (their counts go with the next commit, as their events do).
+    let snapshot: CommitSnapshot;
+    try {
+      snapshot = this.snapshot();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    const run = this.commitChain.then(() => this.commitNow(snapshot, alsoRecord));
     this.commitChain = run.catch(() => undefined);
     return run;
+  }
+
+  /** The head and each open segment's last transaction end, as of now; the buffered bytes go to the files. */
+  private snapshot(): CommitSnapshot {
+    this.assertUsable();
+    this.flushBuffer();
+    return {
+      version: this.headVersion,
+      head: { lastVsn: this.headVsn, lastEndLsn: this.headEndLsn },
+      segments: new Map(this.open.map((segment) => [segment, { boundary: segment.boundary, closed: segment.rotated }])),
+    };
   }
 
   /** Closes the files without committing (what was not committed is cut off at the next open). */
@@ -225,18 +251,19 @@ export class QueueWriter {
     this.current = undefined;
   }
 
-  private async commitNow(alsoRecord: (() => void) | undefined): Promise<QueueDurablePoint> {
+  private async commitNow(snapshot: CommitSnapshot, alsoRecord: (() => void) | undefined): Promise<QueueDurablePoint> {
     this.assertUsable();
     this.flushBuffer();
-    const version = this.headVersion;
+    const { version, head } = snapshot;
     if (version === this.committedVersion) {
       if (alsoRecord !== undefined) this.store.transaction(alsoRecord);
       return this.durable;
     }
-    const head = { lastVsn: this.headVsn, lastEndLsn: this.headEndLsn };
-    const items = this.open
-      .filter((segment) => segment.boundary !== segment.recordedBoundary || segment.rotated)
-      .map((segment) => ({ segment, boundary: segment.boundary, closed: segment.rotated }));
+    // Segments a commit before this one closed are no longer open; segments created since the snapshot wait for the next.
+    const items = this.open.flatMap((segment) => {
+      const at = snapshot.segments.get(segment);
+      return at !== undefined && (at.boundary !== segment.recordedBoundary || at.closed) ? [{ segment, ...at }] : [];
+    });
     try {
       for (const { segment } of items) await syncFileData(segment.fd, segment.path);
       if (items.some(({ segment }) => segment.needsDirSync)) {
