@@ -106,6 +106,7 @@ function sourceHbaLines(): string[] {
     'local all all scram-sha-256',
     'local replication all scram-sha-256',
     `hostssl all ${CERT_USER} 127.0.0.1/32 cert`,
+    `hostssl replication ${CERT_USER} 127.0.0.1/32 cert`,
     `hostssl all ${SSL_ONLY_USER} 127.0.0.1/32 scram-sha-256`,
     `hostnossl all ${SSL_ONLY_USER} 127.0.0.1/32 reject`,
     'host all all 127.0.0.1/32 scram-sha-256',
