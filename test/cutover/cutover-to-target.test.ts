@@ -178,7 +178,7 @@ describe('cutover to target', () => {
   }, 300_000);
 
   it('refuses a cutover when the export directory holds no live export', async () => {
-    const dir = ['--export-dir', join(mkdtempSync(join(tmpdir(), 'godwit-cutover-none-')), 'export')];
+    const { dir } = await migration('cutover_none'); // the schema exported and imported, no data export
     const refused = await runGodwit(['initiate', 'cutover', 'to', 'target', ...dir], { env });
     expect(refused.code).toBe(5);
     expect(refused.stderr).toMatch(/no snapshot-and-changes export/);
