@@ -1,4 +1,5 @@
-// The capturing process's part of a cutover (today `export data from source` for cutover to target):
+// The capturing process's part of a cutover (`export data from source` for cutover to target, `export
+// data from target` for cutover to source):
 // notice the request, write the end marker, stream until the marker is durable in the queue, read the
 // capturing side's sequence values, release the slot and publication. Every step is recorded in the
 // cutover state machine once durable (cutover-store.ts) and is safe to repeat, so the same command
@@ -148,7 +149,7 @@ export class ExportCutover {
       const opened = await this.options.openSession();
       let sequences;
       try {
-        sequences = await readSequenceValues(opened.session, this.options.sequences);
+        sequences = await readSequenceValues(opened.session, this.options.sequences, () => new Date(), this.options.direction === 'to-target' ? 'source' : 'target');
       } finally {
         await opened.close();
       }

@@ -9,8 +9,16 @@ import type { SqlSession } from '../../engines/sql-session.js';
 import type { SnapshotSequenceValue } from '../../state/snapshot-store.js';
 import { displayName } from './table-selection.js';
 
-/** Reads last_value and is_called of each sequence (one small query each). */
-export async function readSequenceValues(session: SqlSession, sequences: readonly SourceSequence[], now: () => Date = () => new Date()): Promise<SnapshotSequenceValue[]> {
+/**
+ * Reads last_value and is_called of each sequence (one small query each). `side` names the database in
+ * messages: the source at export and cutover to target, the target at cutover to source.
+ */
+export async function readSequenceValues(
+  session: SqlSession,
+  sequences: readonly SourceSequence[],
+  now: () => Date = () => new Date(),
+  side: 'source' | 'target' = 'source',
+): Promise<SnapshotSequenceValue[]> {
   const values: SnapshotSequenceValue[] = [];
   for (const sequence of sequences) {
     let row: { last_value: string; is_called: boolean } | undefined;
@@ -20,9 +28,9 @@ export async function readSequenceValues(session: SqlSession, sequences: readonl
       );
       row = result.rows[0];
     } catch (error) {
-      throw new GodwitError(`Cannot read the sequence ${displayName(sequence)} on the source: ${describeError(error)}.`, {
+      throw new GodwitError(`Cannot read the sequence ${displayName(sequence)} on the ${side}: ${describeError(error)}.`, {
         cause: error,
-        hint: 'The export user needs SELECT on every sequence of the migrated schemas (GRANT SELECT ON ALL SEQUENCES IN SCHEMA ...).',
+        hint: `The ${side} user needs SELECT on every sequence of the migrated schemas (GRANT SELECT ON ALL SEQUENCES IN SCHEMA ...).`,
       });
     }
     if (row === undefined) continue;
