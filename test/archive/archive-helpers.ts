@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { QueueStream } from '../../src/core/change-event.js';
 import { openQueueWriter, type QueueWriter } from '../../src/capture/queue/segment-writer.js';
 import { recordLiveExportStarted } from '../../src/state/live-export-store.js';
 import { openExportDir, type ExportDir } from '../../src/state/export-dir.js';
@@ -39,8 +40,14 @@ export function archivePlace(prefix: string, options: { liveExport?: boolean } =
 }
 
 /** Writes `transactions` transactions of `perTransaction` events in segments of about `segmentBytes`, commits, and leaves the writer open. */
-export async function writeQueue(place: ArchivePlace, transactions: number, perTransaction = 10, segmentBytes = 4096): Promise<QueueWriter> {
-  const writer = openQueueWriter({ store: place.store, queueDir: place.exportDir.queueDir, stream: 'source-to-target', segmentBytes });
+export async function writeQueue(
+  place: ArchivePlace,
+  transactions: number,
+  perTransaction = 10,
+  segmentBytes = 4096,
+  stream: QueueStream = 'source-to-target',
+): Promise<QueueWriter> {
+  const writer = openQueueWriter({ store: place.store, queueDir: place.exportDir.queueDir, stream, segmentBytes });
   for (let t = 0; t < transactions; t += 1) {
     for (let i = 0; i < perTransaction; i += 1) writer.append(changeFor(writer.nextVsn));
     writer.endTransaction(`${writer.nextVsn - 1}/${t + 1}`);

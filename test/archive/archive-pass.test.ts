@@ -43,6 +43,31 @@ describe('archive pass', () => {
     expect(segments().every((s) => s.archiveState === 'present')).toBe(true);
   });
 
+  it('frees the fall-back stream (target-to-source) by what import data to source applied, independently of the forward stream', async () => {
+    const reverse = await writeQueue(place, 40, 10, 4096, 'target-to-source');
+    try {
+      const back = () => listQueueSegments(place.store, 'target-to-source');
+      registerQueueImporter(place.store, STREAM, 'import-data-to-target');
+      registerQueueImporter(place.store, 'target-to-source', 'import-data-to-source');
+      const forwardAt = segments()[1]!.lastVsn!;
+      const backAt = back()[2]!.lastVsn!;
+      recordQueueApplied(place.store, STREAM, 'import-data-to-target', forwardAt);
+      recordQueueApplied(place.store, 'target-to-source', 'import-data-to-source', backAt);
+      const pass = await runArchivePass({ store: place.store, queueDir: place.exportDir.queueDir, policy: { kind: 'delete' } });
+      expect(pass.freed.map((f) => [f.segment.stream, f.segment.segmentNo])).toEqual([
+        ...segments().slice(0, 2).map((s) => [STREAM, s.segmentNo]),
+        ...back().slice(0, 3).map((s) => ['target-to-source', s.segmentNo]),
+      ]);
+      for (const s of back()) expect(existsSync(fileOf(s.fileName))).toBe(s.segmentNo > back()[2]!.segmentNo);
+      // Both streams' reader starts after the applied vsn still read everything they need.
+      const reader = openQueueReader({ store: place.store, queueDir: place.exportDir.queueDir, stream: 'target-to-source', fromVsn: backAt + 1 });
+      expect((await reader.read(1))[0]?.vsn).toBe(backAt + 1);
+      reader.close();
+    } finally {
+      await reverse.close();
+    }
+  });
+
   it('deletes only what every importer applied; a lagging importer keeps its segments; never the open segment', async () => {
     registerQueueImporter(place.store, STREAM, 'fast');
     registerQueueImporter(place.store, STREAM, 'slow');
