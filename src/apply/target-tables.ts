@@ -14,6 +14,8 @@ export interface TargetColumn {
   castType: string;
   generated: boolean;
   identityAlways: boolean;
+  /** character(n): blank-padded to a fixed length, so trailing spaces of a value carry no meaning. */
+  blankPadded?: boolean;
 }
 
 /** One target table as the apply writes it. */
@@ -48,9 +50,14 @@ export function tableKey(table: TableName): string {
 
 // attgenerated exists from PostgreSQL 12 (YugabyteDB 2.x is PostgreSQL 11 based).
 const COLUMNS_SQL = (withGenerated: boolean): string => `
-  SELECT a.attname AS name, format_type(a.atttypid, NULL) AS cast_type,
+  SELECT a.attname AS name,
+         -- Without its typmod, character means character(1) and bit means bit(1): cast to the unlimited forms.
+         CASE a.atttypid WHEN 'bpchar'::regtype THEN 'bpchar' WHEN 'bpchar[]'::regtype THEN 'bpchar[]'
+                         WHEN 'bit'::regtype THEN 'varbit' WHEN 'bit[]'::regtype THEN 'varbit[]'
+                         ELSE format_type(a.atttypid, NULL) END AS cast_type,
          ${withGenerated ? "a.attgenerated <> ''" : 'false'} AS generated,
-         a.attidentity = 'a' AS identity_always
+         a.attidentity = 'a' AS identity_always,
+         a.atttypid = 'bpchar'::regtype AND a.atttypmod > 0 AS blank_padded
     FROM pg_attribute a
     JOIN pg_class c ON c.oid = a.attrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -92,7 +99,7 @@ export class TargetTables {
       this.withGenerated ??= session
         .query<{ v: string }>("SELECT current_setting('server_version_num') AS v")
         .then(({ rows }) => Number(rows[0]?.v ?? 0) >= 120000);
-      const { rows } = await session.query<{ name: string; cast_type: string; generated: boolean; identity_always: boolean }>(
+      const { rows } = await session.query<{ name: string; cast_type: string; generated: boolean; identity_always: boolean; blank_padded: boolean }>(
         COLUMNS_SQL(await this.withGenerated),
         [table.schema, table.name],
       );
@@ -104,7 +111,7 @@ export class TargetTables {
       const indexes = await session.query<{ columns: string[] | null; has_expressions: boolean }>(UNIQUE_INDEXES_SQL, [table.schema, table.name]);
       const columns = new Map<string, TargetColumn>();
       for (const row of rows) {
-        columns.set(row.name, { name: row.name, castType: row.cast_type, generated: row.generated, identityAlways: row.identity_always });
+        columns.set(row.name, { name: row.name, castType: row.cast_type, generated: row.generated, identityAlways: row.identity_always, blankPadded: row.blank_padded });
       }
       return {
         schema: table.schema,

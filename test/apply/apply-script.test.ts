@@ -88,6 +88,28 @@ describe('channel transactions as one SQL text', () => {
     expect(rows.filter((r) => r.id >= 1000).map((r) => r.body)).toEqual(NASTY.map((body) => [...body].reverse().join('')));
   });
 
+  it('lands character(n) and bit(n) values whole (sent without the trailing spaces of character(n))', async () => {
+    const migrationId = newMigrationId();
+    const { place, store } = freshQueue();
+    await runSql(target, db, 'CREATE TABLE padded (k char(6) PRIMARY KEY, c char(10), b bpchar, v varchar(10), t text, ca char(3)[], bits bit(4), vb varbit)');
+    const P = { schema: 'public', name: 'padded' };
+    const cols = ['k', 'c', 'b', 'v', 't', 'ca', 'bits', 'vb'];
+    // As PostgreSQL prints them: character(n) padded to n; bpchar, varchar and text as they are.
+    const last = await writeTransactions(store, place.queueDir, [
+      [
+        ins(P, ['k'], cols, ['a     ', 'x         ', 'y  ', 'z  ', 'w  ', '{"ab ","c  "}', '1010', '10']),
+        ins(P, ['k'], cols, ['bb    ', '          ', ' ', ' ', ' ', '{"   "}', '0001', '']),
+      ],
+      [upd(P, ['k'], cols, ['a     ', ' x        ', 'y  y ', 'z ', 'w ', '{"x y"}', '1111', '101'])],
+    ]);
+    await applyQueue(store, place.queueDir, sessions, migrationId, last, { channels: 2 });
+    const rows = await query(target, db, 'SELECT k, c, b, v, t, ca::text, bits::text, vb::text, octet_length(c) AS cl FROM padded ORDER BY k');
+    expect(rows).toEqual([
+      { k: 'a     ', c: ' x        ', b: 'y  y ', v: 'z ', t: 'w ', ca: '{"x y"}', bits: '1111', vb: '101', cl: 10 },
+      { k: 'bb    ', c: '          ', b: ' ', v: ' ', t: ' ', ca: '{"   "}', bits: '0001', vb: '', cl: 10 },
+    ]);
+  });
+
   it('refuses a channel another importer moved, running none of the statements after the bookkeeping', async () => {
     const migrationId = newMigrationId();
     const { place, store } = freshQueue();
