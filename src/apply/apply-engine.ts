@@ -18,7 +18,7 @@ import { stepStatements } from './apply-sql.js';
 import { DEFAULT_APPLY_RETRY, runApplyTransaction, type ApplyRetry } from './apply-transaction.js';
 import { planBatch } from './batch-plan.js';
 import { readChannelRows, rebaseChannels, type ChannelScope } from './channel-bookkeeping.js';
-import { parseRouting, routeEvent, routingText, sameRouting, type RoutingConfig } from './routing.js';
+import { parseRouting, routeChannel, routeEvent, routingText, sameRouting, type RoutingConfig } from './routing.js';
 import { hasOtherUniqueIndexes, tableKey, TargetTables, type TargetTable } from './target-tables.js';
 
 /** Where the engine reads events: a QueueReader satisfies it. */
@@ -180,9 +180,9 @@ class ApplyEngine {
     const table = this.loaded.get(key);
     // adjustRouting would add the table to the affinity tables (drain + rebase).
     if (table === undefined || (!this.routing.affinity.has(key) && hasOtherUniqueIndexes(table, event.keyColumns))) return this.dispatchSlow(event);
-    const route = routeEvent(event, this.routing);
-    if (route.kind === 'barrier') return this.dispatchSlow(event);
-    const channel = this.channels[route.channel] as ApplyChannel;
+    const route = routeChannel(event, this.routing, key);
+    if (route < 0) return this.dispatchSlow(event);
+    const channel = this.channels[route] as ApplyChannel;
     if (event.vsn > channel.lastApplied) {
       if (!channel.hasRoom) return this.dispatchSlow(event);
       this.checkChannels();

@@ -38,6 +38,17 @@ export function routeEvent(event: ChangeEvent, config: RoutingConfig): Route {
   return { kind: 'channel', channel: hashParts([event.table.schema, event.table.name, ...newKeyOf(event)]) % config.channels };
 }
 
+/**
+ * The channel of an event that is not a barrier, or -1 for one; the same decision as routeEvent,
+ * without an object per event (the engine's common path).
+ */
+export function routeChannel(event: ChangeEvent, config: RoutingConfig, table = tableKey(event.table)): number {
+  if (event.op === 'truncate' || event.op === 'marker') return -1;
+  if (config.affinity.has(table)) return hashParts([event.table.schema, event.table.name]) % config.channels;
+  if (changesKey(event)) return -1;
+  return hashParts([event.table.schema, event.table.name, ...newKeyOf(event)]) % config.channels;
+}
+
 /** The text stored in godwit_metadata.apply_channels.routing. */
 export function routingText(config: RoutingConfig): string {
   return JSON.stringify({ channels: config.channels, affinity: [...config.affinity].sort() });

@@ -35,6 +35,17 @@ const tableKeys = new Map<string, Map<string, string>>();
  * several times per applied event, so the keys are kept (one per table) instead of built each time.
  */
 export function tableKey(table: TableName): string {
+  // Events of one table share its TableName object (the queue decoder hands out one per table shape).
+  const known = keysByObject.get(table);
+  if (known !== undefined && known.schema === table.schema && known.name === table.name) return known.key;
+  const key = keyOf(table);
+  keysByObject.set(table, { schema: table.schema, name: table.name, key });
+  return key;
+}
+
+const keysByObject = new WeakMap<TableName, { schema: string; name: string; key: string }>();
+
+function keyOf(table: TableName): string {
   let names = tableKeys.get(table.schema);
   if (names === undefined) {
     names = new Map();

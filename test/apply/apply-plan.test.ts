@@ -1,7 +1,7 @@
 // Routing and batch planning, without a database.
 import { describe, expect, it } from 'vitest';
 import { planBatch, type PlanStep } from '../../src/apply/batch-plan.js';
-import { routeEvent, parseRouting, routingText, type RoutingConfig } from '../../src/apply/routing.js';
+import { routeChannel, routeEvent, parseRouting, routingText, type RoutingConfig } from '../../src/apply/routing.js';
 import { changesKey } from '../../src/apply/row-identity.js';
 import { tableKey, hasOtherUniqueIndexes, type TargetTable } from '../../src/apply/target-tables.js';
 import { UNCHANGED, type ChangeEvent, type ChangeInput } from '../../src/core/change-event.js';
@@ -52,6 +52,16 @@ describe('routing', () => {
     expect(routeEvent(truncate as ChangeEvent, config)).toEqual({ kind: 'barrier', reason: 'truncate' });
     expect(parseRouting(routingText(affinity))).toEqual(affinity);
     expect(parseRouting('garbage')).toBeNull();
+  });
+  it('routes the same way without a route object (routeChannel, the engine\'s common path)', () => {
+    const affinity = { channels: 4, affinity: new Set([tableKey(T)]) };
+    const inputs = [ins(T, K, COLS, ['7', '1', 'x', null]), row(8, 2), del(T, K, ['9']), upd(T, K, COLS, ['2', '1', 'x', null], ['1']), { ...del(T, K, ['1']), op: 'truncate' as const, oldKey: null }];
+    for (const event of events(inputs)) {
+      for (const routing of [config, affinity]) {
+        const route = routeEvent(event, routing);
+        expect(routeChannel(event, routing)).toBe(route.kind === 'channel' ? route.channel : -1);
+      }
+    }
   });
   it('treats only unique indexes other than the key as order-sensitive', () => {
     expect(hasOtherUniqueIndexes(table([['id']]), K)).toBe(false);
