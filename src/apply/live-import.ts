@@ -91,10 +91,12 @@ export async function runLiveImport(options: LiveImportOptions): Promise<LiveImp
   rates.add(startedAt, 0);
   let latest: ApplyProgress | undefined;
 
-  const record = (progress: ApplyProgress): void => {
-    recordQueueApplied(store, stream, importer, progress.appliedThroughVsn);
-    recordAppliedChangeCounts(store, stream, importer, mergedCounts(base, progress.tables));
-  };
+  // One store transaction (one fsync, which blocks the apply's thread) for both, every second or so.
+  const record = (progress: ApplyProgress): void =>
+    store.transaction(() => {
+      recordQueueApplied(store, stream, importer, progress.appliedThroughVsn);
+      recordAppliedChangeCounts(store, stream, importer, mergedCounts(base, progress.tables));
+    });
   const metrics = (): ImportMetrics => {
     const head = getQueueStreamHead(store, stream).lastVsn;
     const applied = Math.max(appliedBefore, latest?.appliedThroughVsn ?? 0);
