@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDatabase, dropDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
 import { runGodwit, startGodwit, type RunningGodwit } from '../helpers/run-godwit.js';
+import { connectionArgs as connection, harnessEnv } from '../helpers/migration-cli.js';
 
 const { source, target } = servers();
-const env = { SOURCE_DB_PASSWORD: source.password, TARGET_DB_PASSWORD: target.password };
+const env = harnessEnv();
 const created: [HarnessServer, string][] = [];
 const running: RunningGodwit[] = [];
 afterAll(async () => {
@@ -19,10 +20,6 @@ afterAll(async () => {
   for (const [server, db] of created) await dropDatabase(server, db);
 });
 
-function connection(server: HarnessServer, role: 'source' | 'target', database: string): string[] {
-  return [`--${role}-db-host`, server.host, `--${role}-db-port`, String(server.port), `--${role}-db-user`, server.user,
-    `--${role}-db-name`, database, `--${role}-ssl-mode`, 'disable'];
-}
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

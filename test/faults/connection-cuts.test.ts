@@ -11,9 +11,10 @@ import { adminConfig, createDatabase, dropDatabase, query, runSql, servers, type
 import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
+import { harnessEnv, sleep } from '../helpers/migration-cli.js';
 
 const { source, target } = servers();
-const env = { SOURCE_DB_PASSWORD: source.password, TARGET_DB_PASSWORD: target.password };
+const env = harnessEnv();
 const created: [HarnessServer, string][] = [];
 const proxies: TcpProxy[] = [];
 afterAll(async () => {
@@ -21,7 +22,6 @@ afterAll(async () => {
   for (const [server, db] of created) await dropDatabase(server, db);
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function viaProxy(server: HarnessServer, proxy: TcpProxy, role: 'source' | 'target', database: string): string[] {
   return [`--${role}-db-host`, '127.0.0.1', `--${role}-db-port`, String(proxy.port), `--${role}-db-user`, server.user,

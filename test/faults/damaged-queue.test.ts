@@ -4,27 +4,19 @@
 import { openSync, readdirSync, readSync, writeSync, closeSync, statSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createDatabase, dropDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
+import { describe, expect, it } from 'vitest';
+import { query, runSql, servers } from '../harness/index.js';
 import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
+import { connectionArgs as connection, databasePair, harnessEnv, slotStreaming, waitUntil } from '../helpers/migration-cli.js';
 
 const { source, target } = servers();
-const env = { SOURCE_DB_PASSWORD: source.password, TARGET_DB_PASSWORD: target.password };
-const created: [HarnessServer, string][] = [];
-afterAll(async () => {
-  for (const [server, db] of created) await dropDatabase(server, db);
-});
+const env = harnessEnv();
+const databases = databasePair();
 
-function connection(server: HarnessServer, role: 'source' | 'target', database: string): string[] {
-  return [`--${role}-db-host`, server.host, `--${role}-db-port`, String(server.port), `--${role}-db-user`, server.user,
-    `--${role}-db-name`, database, `--${role}-ssl-mode`, 'disable'];
-}
 
 describe('a damaged change-queue segment', () => {
   it('stops the importer with the file and offset named, nothing applied from the damage on', async () => {
-    const sourceDb = await createDatabase(source, 'dq_src');
-    const targetDb = await createDatabase(target, 'dq_dst');
-    created.push([source, sourceDb], [target, targetDb]);
+    const { sourceDb, targetDb } = await databases('dq');
     await runSql(source, sourceDb, 'CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL);');
     const exportDir = join(mkdtempSync(join(tmpdir(), 'godwit-dq-')), 'export');
     const dir = ['--export-dir', exportDir];
@@ -37,11 +29,7 @@ describe('a damaged change-queue segment', () => {
     // The import's snapshot part (an empty table) first, so that the damage meets the change apply.
     const exporter = startGodwit(['export', 'data', 'from', 'source', ...dir, ...src, '--export-type', 'snapshot-and-changes'], { env });
     const deadline = Date.now() + 60_000;
-    const slotActive = "SELECT count(*)::text AS n FROM pg_replication_slots WHERE active AND slot_name LIKE 'godwit%' AND database = current_database()";
-    while ((await query<{ n: string }>(source, sourceDb, slotActive))[0]?.n !== '1') {
-      if (Date.now() > deadline) throw new Error('streaming never started');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await waitUntil('streaming', () => slotStreaming(source, sourceDb));
     // 400 one-row transactions, then the exporter stops (SIGTERM: exit 0).
     await runSql(source, sourceDb, `DO $$ BEGIN FOR i IN 1..400 LOOP INSERT INTO t VALUES (i, repeat('v', 50)); COMMIT; END LOOP; END $$;`);
     const queueDir = join(exportDir, 'data', 'queue');

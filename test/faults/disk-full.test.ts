@@ -10,9 +10,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createDatabase, dropDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
 import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
+import { connectionArgs as connection, harnessEnv } from '../helpers/migration-cli.js';
 
 const { source, target } = servers();
-const env = { SOURCE_DB_PASSWORD: source.password, TARGET_DB_PASSWORD: target.password };
+const env = harnessEnv();
 const created: [HarnessServer, string][] = [];
 const snapshotMount = mkdtempSync(join(tmpdir(), 'godwit-full-'));
 const streamMount = mkdtempSync(join(tmpdir(), 'godwit-full-stream-'));
@@ -40,10 +41,6 @@ function expectDiskFullMessage(result: { code: number | null; stderr: string }):
   expect(result.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
 }
 
-function connection(server: HarnessServer, role: 'source' | 'target', database: string): string[] {
-  return [`--${role}-db-host`, server.host, `--${role}-db-port`, String(server.port), `--${role}-db-user`, server.user,
-    `--${role}-db-name`, database, `--${role}-ssl-mode`, 'disable'];
-}
 
 describe.skipIf(!mounted)('the export directory file system full (root only: tmpfs)', () => {
   it('stops the snapshot export with a clear message, which resumes after space is freed', async () => {

@@ -12,9 +12,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { adminConfig, createDatabase, dropDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
 import { runGodwit, startGodwit, type RunningGodwit } from '../helpers/run-godwit.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
+import { connectionArgs as connection, harnessEnv, sleep } from '../helpers/migration-cli.js';
 
 const { source, target } = servers();
-const env = { SOURCE_DB_PASSWORD: source.password, TARGET_DB_PASSWORD: target.password };
+const env = harnessEnv();
 const created: [HarnessServer, string][] = [];
 const live = new Set<{ running: RunningGodwit; killable: () => boolean }>();
 afterAll(async () => {
@@ -22,12 +23,7 @@ afterAll(async () => {
   for (const [server, db] of created) await dropDatabase(server, db);
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function connection(server: HarnessServer, role: 'source' | 'target', database: string): string[] {
-  return [`--${role}-db-host`, server.host, `--${role}-db-port`, String(server.port), `--${role}-db-user`, server.user,
-    `--${role}-db-name`, database, `--${role}-ssl-mode`, 'disable'];
-}
 
 /** Runs a command until it ends by itself (an exit code), starting it again whenever it was killed; returns its last result. */
 async function supervised(args: string[], killable: () => boolean = () => true, extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; runs: number }> {

@@ -7,24 +7,18 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createDatabase, dropDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
+import { describe, expect, it } from 'vitest';
+import { query, runSql, servers } from '../harness/index.js';
 import { psqlFile } from '../helpers/psql.js';
 import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
 import { EVERYTHING_SCHEMA_FILE } from '../schema-export/fixture.js';
+import { connectionArgs as connection, databasePair, harnessEnv, slotStreaming, waitUntil } from '../helpers/migration-cli.js';
 
 const { source, target } = servers();
-const env = { SOURCE_DB_PASSWORD: source.password, TARGET_DB_PASSWORD: target.password };
-const created: [HarnessServer, string][] = [];
-afterAll(async () => {
-  for (const [server, db] of created) await dropDatabase(server, db);
-});
+const env = harnessEnv();
+const databases = databasePair();
 
-function connection(server: HarnessServer, role: 'source' | 'target', database: string): string[] {
-  return [`--${role}-db-host`, server.host, `--${role}-db-port`, String(server.port), `--${role}-db-user`, server.user,
-    `--${role}-db-name`, database, `--${role}-ssl-mode`, 'disable'];
-}
 
 /** Rewrites one ordinary column of every row of every published table to its own value: the UPDATE carries every column. */
 const REWRITE_EVERY_ROW = `
@@ -51,9 +45,7 @@ UPDATE everything.all_types SET c_text = coalesce(c_text, '') || ' ü "q" '',', 
 
 describe('every type through the change stream', () => {
   it('arrives identical after inserts, full-row updates and deletes of every table', async () => {
-    const sourceDb = await createDatabase(source, 'types_live_src');
-    const targetDb = await createDatabase(target, 'types_live_dst');
-    created.push([source, sourceDb], [target, targetDb]);
+    const { sourceDb, targetDb } = await databases('types_live');
     await psqlFile(source, sourceDb, EVERYTHING_SCHEMA_FILE);
     const dir = ['--export-dir', join(mkdtempSync(join(tmpdir(), 'godwit-types-live-')), 'export')];
     const schemas = 'everything,"Sales Data"';
@@ -65,12 +57,7 @@ describe('every type through the change stream', () => {
     }
     const exporter = startGodwit(['export', 'data', 'from', 'source', ...dir, ...src, '--export-type', 'snapshot-and-changes', '--exclude-table-list', 'everything.page_views'], { env });
     const importer = startGodwit(['import', 'data', 'to', 'target', ...dir, ...dst], { env });
-    const deadline = Date.now() + 90_000;
-    const slotActive = "SELECT count(*)::text AS n FROM pg_replication_slots WHERE active AND slot_name LIKE 'godwit%' AND database = current_database()";
-    while ((await query<{ n: string }>(source, sourceDb, slotActive))[0]?.n !== '1') {
-      if (Date.now() > deadline) throw new Error('streaming never started');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await waitUntil('streaming', () => slotStreaming(source, sourceDb));
     await runSql(source, sourceDb, REWRITE_EVERY_ROW);
     const cutover = await runGodwit(['initiate', 'cutover', 'to', 'target', ...dir, '--prepare-for-fall-back', 'false'], { env });
     expect(cutover.code, cutover.stderr).toBe(0);

@@ -6,15 +6,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createDatabase, dropDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
+import { describe, expect, it } from 'vitest';
+import { query, runSql, servers, type HarnessServer } from '../harness/index.js';
 import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
+import { databasePair } from '../helpers/migration-cli.js';
 
 const { source, target } = servers();
-const created: [HarnessServer, string][] = [];
-afterAll(async () => {
-  for (const [server, db] of created) await dropDatabase(server, db);
-});
+const databases = databasePair();
 
 function connection(server: HarnessServer, role: 'source' | 'target', database: string): string[] {
   return [`--${role}-db-host`, server.host, `--${role}-db-port`, String(server.port), `--${role}-db-user`, server.user,
@@ -30,9 +28,7 @@ function filesWithPasswords(dir: string): string[] {
 
 describe('passwords given as flags', () => {
   it('never reach ps, the export directory, reports, logs or backups', async () => {
-    const sourceDb = await createDatabase(source, 'leak_src');
-    const targetDb = await createDatabase(target, 'leak_dst');
-    created.push([source, sourceDb], [target, targetDb]);
+    const { sourceDb, targetDb } = await databases('leak');
     await runSql(source, sourceDb, `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 500) g;`);
     const base = mkdtempSync(join(tmpdir(), 'godwit-leak-'));
     const exportDir = join(base, 'export');

@@ -6,22 +6,16 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createDatabase, dropDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
+import { describe, expect, it } from 'vitest';
+import { query, runSql, servers } from '../harness/index.js';
 import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
+import { connectionArgs as connection, databasePair, harnessEnv } from '../helpers/migration-cli.js';
 
 const { source, target } = servers();
-const env = { SOURCE_DB_PASSWORD: source.password, TARGET_DB_PASSWORD: target.password };
-const created: [HarnessServer, string][] = [];
-afterAll(async () => {
-  for (const [server, db] of created) await dropDatabase(server, db);
-});
+const env = harnessEnv();
+const databases = databasePair();
 
-function connection(server: HarnessServer, role: 'source' | 'target', database: string): string[] {
-  return [`--${role}-db-host`, server.host, `--${role}-db-port`, String(server.port), `--${role}-db-user`, server.user,
-    `--${role}-db-name`, database, `--${role}-ssl-mode`, 'disable'];
-}
 
 /** 63 bytes: the longest name PostgreSQL keeps whole. */
 const LONG = `t${'x'.repeat(61)}z`;
@@ -48,9 +42,7 @@ const DDL = `
 
 describe('names with quotes, spaces, Unicode, keywords and maximum length', () => {
   it('migrate live and cut over with every name and value intact', async () => {
-    const sourceDb = await createDatabase(source, 'names_src');
-    const targetDb = await createDatabase(target, 'names_dst');
-    created.push([source, sourceDb], [target, targetDb]);
+    const { sourceDb, targetDb } = await databases('names');
     await runSql(source, sourceDb, DDL);
     const dir = ['--export-dir', join(mkdtempSync(join(tmpdir(), 'godwit-names-')), 'export')];
     // The schema list follows SQL identifier rules: a quoted name is taken exactly.

@@ -1,0 +1,55 @@
+// What the end-to-end tests that drive the CLI share: the connection flags of a harness database, the
+// password variables, the databases a test file creates (dropped after it), and polling helpers.
+import { afterAll } from 'vitest';
+import { createDatabase, dropDatabase, query, servers, type HarnessServer } from '../harness/index.js';
+
+/** The flags that reach `database` on a harness server as the migration's `role` (TLS off). */
+export function connectionArgs(server: HarnessServer, role: 'source' | 'target', database: string): string[] {
+  return [`--${role}-db-host`, server.host, `--${role}-db-port`, String(server.port), `--${role}-db-user`, server.user,
+    `--${role}-db-name`, database, `--${role}-ssl-mode`, 'disable'];
+}
+
+/** The password variables for the shared source and target. */
+export function harnessEnv(): Record<string, string> {
+  const { source, target } = servers();
+  return { SOURCE_DB_PASSWORD: source.password, TARGET_DB_PASSWORD: target.password };
+}
+
+/** A source and a target database named after `prefix`, dropped when the test file ends. */
+export function databasePair(): (prefix: string) => Promise<{ sourceDb: string; targetDb: string }> {
+  const { source, target } = servers();
+  const created: [HarnessServer, string][] = [];
+  afterAll(async () => {
+    for (const [server, db] of created) await dropDatabase(server, db);
+  });
+  return async (prefix) => {
+    const sourceDb = await createDatabase(source, `${prefix}_src`);
+    const targetDb = await createDatabase(target, `${prefix}_dst`);
+    created.push([source, sourceDb], [target, targetDb]);
+    return { sourceDb, targetDb };
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it holds; fails naming `what` after `timeoutMs`. */
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 90_000, everyMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** True while godwit's replication slot of `database` is being streamed (the live export passed its snapshot). */
+export async function slotStreaming(server: HarnessServer, database: string): Promise<boolean> {
+  const [row] = await query<{ n: string }>(server, database,
+    "SELECT count(*)::text AS n FROM pg_replication_slots WHERE active AND slot_name LIKE 'godwit%' AND database = current_database()");
+  return row?.n === '1';
+}
+
+/** The row count of `table` on `database`, or -1 while it cannot be read (not created yet). */
+export async function rowCount(server: HarnessServer, database: string, table: string): Promise<number> {
+  const rows = await query<{ n: string }>(server, database, `SELECT count(*)::text AS n FROM ${table}`).catch(() => []);
+  return rows[0] === undefined ? -1 : Number(rows[0].n);
+}
