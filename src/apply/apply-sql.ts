@@ -77,6 +77,13 @@ function escapeElement(character: string): string {
 
 /** A text[] literal of `values` (NULL stays NULL, every other element quoted), as an E'' string with its cast. */
 export function textArrayLiteral(values: readonly SqlValue[]): string {
+  // Usually no NULL and nothing to escape: one join, one flat string.
+  let plain = true;
+  for (let i = 0; i < values.length && plain; i++) {
+    const value = values[i] ?? null;
+    plain = value !== null && !ESCAPED.test(value);
+  }
+  if (plain && values.length > 0) return `E'{"${values.join('","')}"}'::text[]`;
   let text = "E'{";
   for (let i = 0; i < values.length; i++) {
     const value = values[i] ?? null;

@@ -15,7 +15,7 @@
 // (channel-bookkeeping.ts) and only changed at a moment when every channel is drained (a "rebase").
 
 import type { ChangeEvent } from '../core/change-event.js';
-import { changesKey, hashParts, newKeyOf } from './row-identity.js';
+import { changesKey, hashParts, hashRowKey, newKeyOf } from './row-identity.js';
 import { tableKey } from './target-tables.js';
 
 /** How events are spread over channels. */
@@ -46,7 +46,7 @@ export function routeChannel(event: ChangeEvent, config: RoutingConfig, table = 
   if (event.op === 'truncate' || event.op === 'marker') return -1;
   if (config.affinity.has(table)) return hashParts([event.table.schema, event.table.name]) % config.channels;
   if (changesKey(event)) return -1;
-  return hashParts([event.table.schema, event.table.name, ...newKeyOf(event)]) % config.channels;
+  return hashRowKey(event) % config.channels;
 }
 
 /** The text stored in godwit_metadata.apply_channels.routing. */

@@ -82,21 +82,44 @@ export function keyText(key: KeyValues): string {
 }
 
 /**
+ * hashParts([table.schema, table.name, ...newKeyOf(event)]) without building those arrays (routing
+ * computes it for every event); throws like newKeyOf for a key value the event does not carry.
+ */
+export function hashRowKey(event: ChangeEvent): number {
+  let hash = hashPart(hashPart(0x811c9dc5, event.table.schema), event.table.name);
+  if (event.op === 'delete') {
+    for (const value of oldKeyOf(event)) hash = hashPart(hash, value);
+    return hash >>> 0;
+  }
+  const positions = keyPositions(event);
+  for (let i = 0; i < positions.length; i++) {
+    let value = newKeyValue(event, positions, i);
+    if (value === UNCHANGED) {
+      const old = event.oldKey?.[i];
+      if (old === undefined || old === UNCHANGED) throw missingKey(event, event.keyColumns[i] ?? '?');
+      value = old;
+    }
+    hash = hashPart(hash, value);
+  }
+  return hash >>> 0;
+}
+
+function hashPart(start: number, part: string | null): number {
+  let hash = Math.imul(start ^ 0, 0x01000193);
+  if (part === null) return Math.imul(hash ^ 0x4e, 0x01000193);
+  hash = Math.imul(hash ^ 0x53, 0x01000193);
+  for (let i = 0; i < part.length; i++) hash = Math.imul(hash ^ part.charCodeAt(i), 0x01000193);
+  return hash;
+}
+
+/**
  * FNV-1a over the UTF-16 code units of the parts, each preceded by a separator that cannot be confused
  * with a value (NUL, then N for NULL or S for a string); computed without building those texts. The
  * values must never change: the routing of a restarted importer depends on them.
  */
 export function hashParts(parts: readonly (string | null)[]): number {
   let hash = 0x811c9dc5;
-  for (const part of parts) {
-    hash = Math.imul(hash ^ 0, 0x01000193);
-    if (part === null) {
-      hash = Math.imul(hash ^ 0x4e, 0x01000193);
-      continue;
-    }
-    hash = Math.imul(hash ^ 0x53, 0x01000193);
-    for (let i = 0; i < part.length; i++) hash = Math.imul(hash ^ part.charCodeAt(i), 0x01000193);
-  }
+  for (const part of parts) hash = hashPart(hash, part);
   return hash >>> 0;
 }
 

@@ -140,6 +140,16 @@ export class TargetTables {
  * a value of it can move from one row to another, so the table's changes must be applied in order.
  */
 export function hasOtherUniqueIndexes(table: TargetTable, keyColumns: readonly string[]): boolean {
-  const key = [...keyColumns].sort().join('\u0000');
-  return table.uniqueIndexes.some((columns) => columns === null || columns.join('\u0000') !== key);
+  // Asked for every event: kept per table and key column array (events of a table share it).
+  let byKey = otherUniqueCache.get(table);
+  if (byKey === undefined) otherUniqueCache.set(table, (byKey = new WeakMap()));
+  let answer = byKey.get(keyColumns);
+  if (answer === undefined) {
+    const key = [...keyColumns].sort().join('\u0000');
+    answer = table.uniqueIndexes.some((columns) => columns === null || columns.join('\u0000') !== key);
+    byKey.set(keyColumns, answer);
+  }
+  return answer;
 }
+
+const otherUniqueCache = new WeakMap<TargetTable, WeakMap<readonly string[], boolean>>();
