@@ -29,10 +29,19 @@ export function parseLsn(text: string): Lsn {
 /** Formats an LSN the way PostgreSQL prints it ('16/B374D848'), for SQL, replication commands and messages. */
 export function formatLsn(lsn: Lsn): string {
   assertLsnRange(lsn);
+  if (lsn <= MAX_SAFE_LSN) {
+    // Twice per captured transaction: plain numbers are much cheaper than bigint shifts and masks.
+    const value = Number(lsn);
+    const high = Math.floor(value / TWO_POW_32);
+    return `${high.toString(16).toUpperCase()}/${(value - high * TWO_POW_32).toString(16).toUpperCase()}`;
+  }
   const high = lsn >> 32n;
   const low = lsn & 0xffff_ffffn;
   return `${high.toString(16).toUpperCase()}/${low.toString(16).toUpperCase()}`;
 }
+
+const MAX_SAFE_LSN = BigInt(Number.MAX_SAFE_INTEGER);
+const TWO_POW_32 = 0x1_0000_0000;
 
 /** Orders two LSNs of the same slot: negative, zero or positive, like a sort comparator. */
 export function compareLsn(a: Lsn, b: Lsn): -1 | 0 | 1 {
