@@ -2,7 +2,8 @@
 // target, then load the snapshot in parallel batches and report what was loaded.
 import { UsageError } from '../../core/errors.js';
 import { createPool } from '../../engines/postgres/connect.js';
-import { IMPORT_DATA_PHASE, DEFAULT_BATCH_BYTES, importSnapshotData, type ImportDataSummary } from '../../snapshot/import/import-data.js';
+import type { ImportDataSummary } from '../../snapshot/import/import-data.js';
+import { IMPORT_DATA_PHASE } from '../../snapshot/import/import-phase.js';
 import { startCleanImport, tablesToTruncate } from '../../snapshot/import/import-start-clean.js';
 import { postgresLoaderSessions } from '../../engines/postgres/snapshot/loader-sessions.js';
 import { logLineProgress, terminalProgress } from '../../snapshot/import/progress-renderers.js';
@@ -47,6 +48,8 @@ export async function run(context: CommandContext): Promise<void> {
   if (snapshotDone) {
     terminal.print('import data to target: snapshot part done in an earlier run.');
   } else {
+    // The snapshot pipeline (and its SQL parser) is loaded only when this part runs.
+    const { DEFAULT_BATCH_BYTES, importSnapshotData } = await import('../../snapshot/import/import-data.js');
     const { pool } = await createPool(target, { applicationName: `godwit ${context.name}`, logger, max: parallelJobs + 1 });
     const sessions = postgresLoaderSessions(pool, parallelJobs, { user: target.user, database: target.database });
     const progress = terminal.fancyOutput
