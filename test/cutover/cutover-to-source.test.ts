@@ -122,11 +122,20 @@ describe('fall-back and cutover to source', () => {
     await runSql(source, m.sourceDb, `DROP OWNED BY ${user}; DROP ROLE ${user};`);
 
     // Fall-back: the application writes to the target; the source follows.
-    const exporter = startGodwit(m.reverseExportArgs, { env });
-    const importer = startGodwit(m.reverseImportArgs, { env });
+    const first = [startGodwit(m.reverseExportArgs, { env }), startGodwit(m.reverseImportArgs, { env })] as const;
     const stop = { now: false };
     const app = workload(m.targetDb, stop, target);
-    await sleep(6000);
+    await sleep(3000);
+    // Ctrl-C / SIGTERM while streaming: both stop cleanly (exit 0), and the same commands resume.
+    for (const running of first) running.child.kill('SIGTERM');
+    const [stoppedExport, stoppedImport] = await Promise.all([first[0].done, first[1].done]);
+    expect(stoppedExport.code, stoppedExport.stderr).toBe(0);
+    expect(stoppedExport.stdout).toMatch(/export data from target: stopped; the fall-back queue holds \d+ events/);
+    expect(stoppedImport.code, stoppedImport.stderr).toBe(0);
+    expect(stoppedImport.stdout).toMatch(/import data to source: stopped \(interrupted by SIGTERM\)/);
+    const exporter = startGodwit(m.reverseExportArgs, { env });
+    const importer = startGodwit(m.reverseImportArgs, { env });
+    await sleep(3000);
     stop.now = true;
     const onTarget = await app;
     expect(onTarget).toBeGreaterThan(30);
