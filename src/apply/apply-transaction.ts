@@ -44,15 +44,21 @@ class CommitUnknown extends Error {}
 
 /** Runs `transaction` until it is committed (by this call or, after an unknown outcome, by the attempt before). */
 export async function runApplyTransaction(sessions: LoaderSessions, transaction: ApplyTransaction, logger: Logger, retry: ApplyRetry = DEFAULT_APPLY_RETRY): Promise<void> {
+  // Once a COMMIT's outcome is unknown, the transaction runs again only after the target said it did
+  // not commit: run blindly, it would meet its own bookkeeping moved on and look like a second importer.
+  let outcomeUnknown = false;
   for (let attempt = 1; ; attempt++) {
     try {
+      if (outcomeUnknown) {
+        if (await withSession(sessions, (session) => transaction.committed(session))) return;
+        outcomeUnknown = false;
+      }
       await withSession(sessions, (session) => once(session, transaction));
       return;
     } catch (caught) {
       let error: unknown = caught;
       if (error instanceof CommitUnknown) {
-        const done = await withSession(sessions, (session) => transaction.committed(session)).catch(() => undefined);
-        if (done === true) return;
+        outcomeUnknown = true;
         error = error.cause;
       }
       if (!(isRetryableConflict(error) || isConnectionLoss(error))) throw error;
