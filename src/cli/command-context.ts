@@ -26,4 +26,11 @@ export interface CommandContext {
    * password on a terminal (once per run); the caller ends the client.
    */
   connect(role: DatabaseRole): Promise<DatabaseConnection>;
+  /**
+   * Runs another command in this process, as if the user had started it with the same flags (but no
+   * --yes or --start-clean), under its own lock and log: the hand-over after a cutover with fall-back
+   * (the exporter becomes `import data to source`, the importer `export data from target`).
+   * 'running-elsewhere' when another process holds that command's lock.
+   */
+  handOver(words: readonly string[]): Promise<'ran' | 'running-elsewhere'>;
 }

@@ -2,8 +2,8 @@
 // export directory and store, take the command's lock, open its log, honour --start-clean, run.
 
 import { loadConfigFile } from '../config/config-file.js';
-import { resolveSettings } from '../config/resolve-settings.js';
-import { NotAvailableError, UsageError, describeError, type DatabaseRole } from '../core/errors.js';
+import { resolveSettings, type ResolvedSettings } from '../config/resolve-settings.js';
+import { LockError, NotAvailableError, UsageError, describeError, type DatabaseRole } from '../core/errors.js';
 import type { DatabaseSettings } from '../core/database-settings.js';
 import { createFileLogger } from '../core/file-logger.js';
 import { processRedactor } from '../core/redact.js';
@@ -63,35 +63,59 @@ export async function runCommand(spec: CommandSpec, flags: Map<string, unknown>,
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const proven = new Map<DatabaseRole, DatabaseSettings>();
-    const connectTo = async (role: DatabaseRole): Promise<DatabaseConnection> => {
-      const database = proven.get(role) ?? settings[role];
-      if (database === undefined) throw new Error(`${name} does not declare the ${role} database in its spec`);
-      // The PostgreSQL driver loads only for commands that connect (not for status and report commands).
-      const { connect } = await import('../engines/postgres/connect.js');
-      const connection = await connect(database, {
-        applicationName: `godwit ${name}`,
-        logger,
-        promptPassword: deps.terminal.interactive
-          ? async (request) => {
-              const password = await deps.terminal.promptSecret(request.prompt);
-              processRedactor.addSecret(password);
-              return password;
-            }
-          : undefined,
-      });
-      proven.set(role, connection.settings);
-      return connection;
-    };
-    const context: CommandContext = {
-      name,
-      settings,
+    const contextOf = (current: CommandSpec, currentSettings: ResolvedSettings, currentLogger: Logger): CommandContext => ({
+      name: commandName(current),
+      settings: currentSettings,
       terminal: deps.terminal,
-      logger,
+      logger: currentLogger,
       exportDir,
       store,
       signal: abort.signal,
-      connect: connectTo,
-    };
+      connect: async (role: DatabaseRole): Promise<DatabaseConnection> => {
+        const database = proven.get(role) ?? currentSettings[role];
+        if (database === undefined) throw new Error(`${commandName(current)} does not declare the ${role} database in its spec`);
+        // The PostgreSQL driver loads only for commands that connect (not for status and report commands).
+        const { connect } = await import('../engines/postgres/connect.js');
+        const connection = await connect(database, {
+          applicationName: `godwit ${commandName(current)}`,
+          logger: currentLogger,
+          promptPassword: deps.terminal.interactive
+            ? async (request) => {
+                const password = await deps.terminal.promptSecret(request.prompt);
+                processRedactor.addSecret(password);
+                return password;
+              }
+            : undefined,
+        });
+        proven.set(role, connection.settings);
+        return connection;
+      },
+      handOver: async (words) => {
+        const next = COMMANDS.find((c) => commandName(c) === words.join(' '));
+        if (next?.run === undefined || exportDir === undefined) throw new Error(`cannot hand over to \`${words.join(' ')}\``);
+        const handed = handOverSettings(next, flags, deps.env, file);
+        const nextLogger = createFileLogger({ file: exportDir.logFile(commandSlug(next)), level: handed.logLevel, secrets });
+        nextLogger.info(`godwit ${commandName(next)} started in the process of \`${name}\` (hand-over)`, { pid: process.pid, settings: describeSettings(handed) });
+        let nextLock: CommandLock;
+        try {
+          nextLock = acquireCommandLock(exportDir, commandSlug(next), { logger: nextLogger });
+        } catch (error) {
+          if (error instanceof LockError) return 'running-elsewhere';
+          throw error;
+        }
+        try {
+          await next.run(contextOf(next, handed, nextLogger));
+          nextLogger.info(`godwit ${commandName(next)} finished`);
+        } catch (error) {
+          nextLogger.error(`godwit ${commandName(next)} failed: ${describeError(error)}`);
+          throw error;
+        } finally {
+          nextLock.release();
+        }
+        return 'ran';
+      },
+    });
+    const context = contextOf(spec, settings, logger);
     await spec.run(context);
     logger.info(`godwit ${name} finished`);
   } catch (error) {
@@ -118,6 +142,16 @@ async function startClean(
   const question = `--start-clean discards what earlier runs of \`${commandName(spec)}\` left: ${plan.paths.join(', ')}. Continue?`;
   if (!(await terminal.confirm(question, yes))) throw new UsageError('start-clean was not confirmed; nothing was removed.');
   applyStartClean(exportDir, store, plan, { logger });
+}
+
+/**
+ * The settings of a command another one hands over to: the same flags, environment and config file,
+ * without the answers the user gave the first command (--yes, --start-clean), which must not confirm
+ * anything the new command asks.
+ */
+function handOverSettings(spec: CommandSpec, flags: ReadonlyMap<string, unknown>, env: RunDependencies['env'], file: ReturnType<typeof loadConfigFile> | undefined): ResolvedSettings {
+  const kept = new Map([...flags].filter(([flag]) => flag !== 'yes' && flag !== 'start-clean'));
+  return resolveSettings(settingsSpecOf(spec), { flags: kept, env, file });
 }
 
 /** The effective settings for the log, without passwords (the file logger also redacts them). */

@@ -7,8 +7,9 @@ import type { CutoverDirection } from './cutover-states.js';
 import type { CutoverRecord } from './cutover-store.js';
 
 const FALL_BACK_NEXT =
-  'Fall-back is prepared: start `godwit export data from target` and `godwit import data to source` to keep the source in sync with the target ' +
-  '(`godwit initiate cutover to source` switches back later).';
+  'Fall-back is prepared: `godwit export data from target` and `godwit import data to source` keep the source in sync with the target; ' +
+  'once the cutover is COMPLETED this importer continues as the first and the exporter as the second (after a crash, start them by hand). ' +
+  '`godwit initiate cutover to source` switches back later.';
 
 /** The commands and databases of one direction, for the messages. */
 interface DirectionWords {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { expect } from 'vitest';
 import { adminConfig, createDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
-import { runGodwit, startGodwit, type GodwitResult } from '../helpers/run-godwit.js';
+import { runGodwit, startGodwit, type GodwitResult, type RunningGodwit } from '../helpers/run-godwit.js';
 
 const { source, target } = servers();
 export const env = { SOURCE_DB_PASSWORD: source.password, TARGET_DB_PASSWORD: target.password };
@@ -81,11 +81,37 @@ export async function workload(database: string, stop: { now: boolean }, server:
   return n;
 }
 
-/** Runs a command, restarting it with the same arguments whenever it was SIGKILLed; returns the first real exit and the kills. */
-export async function supervise(args: string[], extraEnv: Record<string, string>, maxRuns = 20): Promise<{ result: GodwitResult; kills: number; output: string }> {
+/** What the forward commands print when, after a cutover with fall-back, their process continues as a fall-back command. */
+export const HAND_OVER_LINE = 'this process continues as `godwit ';
+
+/**
+ * Stops a forward command once its process has handed over to the fall-back command it becomes (it
+ * would stream until stopped): SIGTERM after the hand-over line, which it handles (exit 0).
+ */
+export function stopAfterHandOver(running: RunningGodwit): void {
+  let seen = '';
+  running.child.stdout?.on('data', (chunk: Buffer) => {
+    const before = seen.includes(HAND_OVER_LINE);
+    seen += chunk.toString();
+    if (!before && seen.includes(HAND_OVER_LINE)) setTimeout(() => running.child.kill('SIGTERM'), 500);
+  });
+}
+
+/**
+ * Runs a command, restarting it with the same arguments whenever it was SIGKILLed; returns the first real
+ * exit and the kills. With `stopHandOver`, a process that hands over to a fall-back command is stopped there.
+ */
+export async function supervise(
+  args: string[],
+  extraEnv: Record<string, string>,
+  options: { maxRuns?: number; stopHandOver?: boolean } = {},
+): Promise<{ result: GodwitResult; kills: number; output: string }> {
   let output = '';
+  const maxRuns = options.maxRuns ?? 20;
   for (let run = 0; run < maxRuns; run++) {
-    const result = await startGodwit(args, { env: { ...env, ...extraEnv } }).done;
+    const running = startGodwit(args, { env: { ...env, ...extraEnv } });
+    if (options.stopHandOver === true) stopAfterHandOver(running);
+    const result = await running.done;
     output += result.stdout + result.stderr;
     if (result.code !== null) return { result, kills: run, output };
   }

@@ -1,13 +1,13 @@
 // Fall-back and cutover to source as a user runs them (issue 6, part 2), every step a separate CLI
 // process against a PostgreSQL 15 source and a PostgreSQL 17 target: the forward live migration under
-// a workload on the source, cutover to target with fall-back; then `export data from target` and
-// `import data to source` while the application writes to the target; then `initiate cutover to
-// source`: both exit 0, identical data, the target's fall-back slot and publication gone, an audit
+// a workload on the source, cutover to target with fall-back, after which the exporter's process
+// continues as `import data to source` and the importer's as `export data from target` while the
+// application writes to the target; then `initiate cutover to source`: both exit 0, identical data, the target's fall-back slot and publication gone, an audit
 // trigger on the source that fired once per application write on the source and never for a change
 // coming back (the target's own audit trigger wrote those rows, and they came back as data), sequences
 // on the source past every value the target handed out, the report showing both directions. The
-// second test SIGKILLs the reverse exporter and importer at random moments while they stream and at
-// every step of the cutover to source, re-running the same commands. Bad input: the fall-back commands
+// second test stops the handed-over processes and runs the fall-back commands by hand, SIGKILLing them at
+// random moments while they stream and at every step of the cutover to source, re-running the same commands. Bad input: the fall-back commands
 // and cutover to source before cutover to target, a second request, a source user who may not set
 // session_replication_role (the triggers and foreign keys to disable are listed, nothing applied; with
 // --yes, after the DBA disabled the audit trigger, the stream is applied without the role). A TRUNCATE on
@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropDatabase, query, runSql, type HarnessServer } from '../harness/index.js';
-import { runGodwit, startGodwit, type GodwitResult } from '../helpers/run-godwit.js';
+import { runGodwit, startGodwit, type GodwitResult, type RunningGodwit } from '../helpers/run-godwit.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
 import { connection, env, expectSequencesMovedForward, prepareMigration, sleep, source, supervise, target, workload, type Migration } from './cutover-helpers.js';
 
@@ -49,22 +49,48 @@ async function migration(prefix: string): Promise<FallBack> {
   };
 }
 
-/** The forward migration under a source workload, then cutover to target with fall-back; returns the application's transactions. */
-async function cutOverToTarget(m: FallBack): Promise<number> {
+/** A running command and everything it printed on standard output so far. */
+interface Watched {
+  running: RunningGodwit;
+  out(): string;
+}
+
+function watched(args: string[], extraEnv: Record<string, string> = {}): Watched {
+  const running = startGodwit(args, { env: { ...env, ...extraEnv } });
+  let out = '';
+  running.child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  return { running, out: () => out };
+}
+
+/** Waits until a running command printed `text` (fails when it exits first). */
+async function printed(w: Watched, text: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (!w.out().includes(text)) {
+    if (w.running.child.exitCode !== null) throw new Error(`exited (${w.running.child.exitCode}) before printing ${text}:\n${w.out()}\n${(await w.running.done).stderr}`);
+    if (Date.now() > deadline) throw new Error(`did not print ${text} within 2 minutes:\n${w.out()}`);
+    await sleep(100);
+  }
+}
+
+/**
+ * The forward migration under a source workload, then cutover to target with fall-back; returns the
+ * application's transactions and the two processes, which continue as the fall-back commands.
+ */
+async function cutOverToTarget(m: FallBack): Promise<{ transactions: number; exporter: Watched; importer: Watched }> {
   const stop = { now: false };
   const app = workload(m.sourceDb, stop);
-  const exporter = startGodwit(m.exportArgs, { env });
-  const importer = startGodwit(m.importArgs, { env });
+  const exporter = watched(m.exportArgs);
+  const importer = watched(m.importArgs);
   await sleep(5000);
   stop.now = true;
   const transactions = await app;
   const initiated = await runGodwit(['initiate', 'cutover', 'to', 'target', ...m.dir, '--prepare-for-fall-back', 'true'], { env });
   expect(initiated.code, initiated.stderr).toBe(0);
-  const [exported, imported] = await Promise.all([exporter.done, importer.done]);
-  expect(exported.code, exported.stderr + exported.stdout).toBe(0);
-  expect(imported.code, imported.stderr + imported.stdout).toBe(0);
+  // The exporter's process continues as `import data to source`, the importer's as `export data from target`.
+  await printed(exporter, 'import data to source: applying the change stream');
+  await printed(importer, "export data from target: streaming the target's changes");
   expect(await tableChecksums(target, m.targetDb, ['public'])).toEqual(await tableChecksums(source, m.sourceDb, ['public']));
-  return transactions;
+  return { transactions, exporter, importer };
 }
 
 /** Audit rows per database: one per ticket the application inserted, wherever it was inserted. */
@@ -96,7 +122,7 @@ async function expectBackOnSource(m: FallBack, applicationTransactions: number):
 }
 
 describe('fall-back and cutover to source', () => {
-  it('streams the target back to the source and cuts over to it, through the CLI', async () => {
+  it('hands the forward processes over to the fall-back stream and cuts over to the source, through the CLI', async () => {
     const m = await migration('fallback_e2e');
     // Before cutover to target: no fall-back stream, no cutover to source.
     for (const args of [m.reverseExportArgs, m.reverseImportArgs]) {
@@ -108,27 +134,15 @@ describe('fall-back and cutover to source', () => {
     expect(tooEarly.code).toBe(5);
     expect(tooEarly.stderr).toMatch(/needs a completed cutover to target/);
 
-    const onSource = await cutOverToTarget(m);
-
-    // A source user who may not set session_replication_role: the trigger and the foreign key are named, nothing is applied.
-    const user = `godwit_fb_${m.sourceDb.slice(-8)}`;
-    await runSql(source, m.sourceDb, `CREATE ROLE ${user} LOGIN PASSWORD 'pw'; GRANT CONNECT ON DATABASE ${m.sourceDb} TO ${user};`);
-    const noRole = await runGodwit(m.reverseImportArgs.map((a) => (a === source.user ? user : a)), { env: { ...env, SOURCE_DB_PASSWORD: 'pw' } });
-    expect(noRole.code, noRole.stderr).toBe(7);
-    expect(noRole.stderr).toContain(`the source user "${user}" may not set session_replication_role = replica`);
-    expect(noRole.stderr).toContain('trigger tickets_audit on "public"."tickets": ALTER TABLE "public"."tickets" DISABLE TRIGGER "tickets_audit";');
-    expect(noRole.stderr).toMatch(/foreign key ticket_labels_ticket_id_fkey on "public"."ticket_labels"/);
-    expect(noRole.stderr).toContain('--yes');
-    await runSql(source, m.sourceDb, `DROP OWNED BY ${user}; DROP ROLE ${user};`);
-
-    // Fall-back: the application writes to the target; the source follows.
-    const first = [startGodwit(m.reverseExportArgs, { env }), startGodwit(m.reverseImportArgs, { env })] as const;
+    // Fall-back: the application writes to the target; the processes that did the forward migration now keep the source in sync.
+    const forward = await cutOverToTarget(m);
+    const onSource = forward.transactions;
     const stop = { now: false };
     const app = workload(m.targetDb, stop, target);
     await sleep(3000);
-    // Ctrl-C / SIGTERM while streaming: both stop cleanly (exit 0), and the same commands resume.
-    for (const running of first) running.child.kill('SIGTERM');
-    const [stoppedExport, stoppedImport] = await Promise.all([first[0].done, first[1].done]);
+    // Ctrl-C / SIGTERM while streaming: both handed-over processes stop cleanly (exit 0), and the fall-back commands started by hand resume.
+    for (const w of [forward.exporter, forward.importer]) w.running.child.kill('SIGTERM');
+    const [stoppedImport, stoppedExport] = await Promise.all([forward.exporter.running.done, forward.importer.running.done]);
     expect(stoppedExport.code, stoppedExport.stderr).toBe(0);
     expect(stoppedExport.stdout).toMatch(/export data from target: stopped; the fall-back queue holds \d+ events/);
     expect(stoppedImport.code, stoppedImport.stderr).toBe(0);
@@ -178,7 +192,26 @@ describe('fall-back and cutover to source', () => {
 
   it('completes with identical data when the reverse exporter and importer are SIGKILLed mid-stream and at every cutover step', async () => {
     const m = await migration('fallback_kill');
-    const onSource = await cutOverToTarget(m);
+    const forward = await cutOverToTarget(m);
+    const onSource = forward.transactions;
+    // Stopped (as a crash would), the fall-back commands are started by hand from now on.
+    for (const w of [forward.exporter, forward.importer]) {
+      w.running.child.kill('SIGTERM');
+      const stopped = await w.running.done;
+      expect(stopped.code, stopped.stderr).toBe(0);
+    }
+
+    // A source user who may not set session_replication_role: the trigger and the foreign key are named, nothing is applied.
+    const user = `godwit_fb_${m.sourceDb.slice(-8)}`;
+    await runSql(source, m.sourceDb, `CREATE ROLE ${user} LOGIN PASSWORD 'pw'; GRANT CONNECT ON DATABASE ${m.sourceDb} TO ${user};`);
+    const noRole = await runGodwit(m.reverseImportArgs.map((a) => (a === source.user ? user : a)), { env: { ...env, SOURCE_DB_PASSWORD: 'pw' } });
+    expect(noRole.code, noRole.stderr).toBe(7);
+    expect(noRole.stderr).toContain(`the source user "${user}" may not set session_replication_role = replica`);
+    expect(noRole.stderr).toContain('trigger tickets_audit on "public"."tickets": ALTER TABLE "public"."tickets" DISABLE TRIGGER "tickets_audit";');
+    expect(noRole.stderr).toMatch(/foreign key ticket_labels_ticket_id_fkey on "public"."ticket_labels"/);
+    expect(noRole.stderr).toContain('--yes');
+    await runSql(source, m.sourceDb, `DROP OWNED BY ${user}; DROP ROLE ${user};`);
+
     const killDir = mkdtempSync(join(tmpdir(), 'godwit-fallback-kills-'));
     const points = ['before-marker', 'marker-inserted', 'MARKER_WRITTEN', 'MARKER_QUEUED', 'capture-dropped', 'CAPTURE_RELEASED', 'marker-applied', 'DRAINED', 'SEQUENCES_SET'];
     const killEnv = { GODWIT_TEST_CUTOVER_KILL_AT: points.join(','), GODWIT_TEST_CUTOVER_KILL_DONE_DIR: killDir };

@@ -2,9 +2,9 @@
 // snapshot-and-changes` and `import data to target` run as separate CLI processes while an application
 // writes to the PostgreSQL 15 source; the application stops, `initiate cutover to target
 // --prepare-for-fall-back true` is run; the exporter writes the end marker, releases the source and
-// exits 0, the importer drains up to the marker, moves every sequence forward (serial, identity, one
-// owned by no column), prepares the reverse stream on the PostgreSQL 17 target and exits 0 naming the
-// fall-back commands. Then: identical data, `cutover status` (text and JSON) COMPLETED, the source's
+// continues as `import data to source`, the importer drains up to the marker, moves every sequence
+// forward (serial, identity, one owned by no column), prepares the reverse stream on the PostgreSQL 17
+// target and continues as `export data from target` (both stopped here with SIGTERM: exit 0). Then: identical data, `cutover status` (text and JSON) COMPLETED, the source's
 // slot and publication gone, the target's reverse slot holding none of godwit's writes but the
 // application's first write, and sequences that never hand out a used value. The second test kills
 // the exporter and importer with SIGKILL at every step of the cutover and re-runs the same commands.
@@ -20,11 +20,13 @@ import { tableChecksums } from '../snapshot-import/fake-export.js';
 import {
   connection,
   env,
+  HAND_OVER_LINE,
   expectSequencesMovedForward,
   pendingChanges,
   prepareMigration,
   sleep,
   source,
+  stopAfterHandOver,
   supervise,
   target,
   workload,
@@ -89,6 +91,8 @@ describe('cutover to target', () => {
     const app = workload(m.sourceDb, stop);
     const exporter = startGodwit(m.exportArgs, { env });
     const importer = startGodwit(m.importArgs, { env });
+    stopAfterHandOver(exporter);
+    stopAfterHandOver(importer);
     await sleep(6000);
     const before = await runGodwit(['cutover', 'status', ...m.dir], { env });
     expect(before.stdout.trim()).toBe('cutover to target status: NOT INITIATED');
@@ -108,12 +112,19 @@ describe('cutover to target', () => {
       expect(out).toContain('godwit import data to source');
     }
     expect(imported.stdout).toMatch(/cutover to target COMPLETED/);
+    expect(exported.stdout).toContain(`${HAND_OVER_LINE}import data to source\``);
+    expect(imported.stdout).toContain(`${HAND_OVER_LINE}export data from target\``);
+    expect(exported.stdout).toMatch(/import data to source: applying the change stream/);
+    expect(imported.stdout).toMatch(/export data from target: streaming the target's changes/);
     await expectCompleted(m);
 
-    // Run again after the cutover: both say where things stand and exit 0.
-    const [exportAgain, importAgain] = await Promise.all([runGodwit(m.exportArgs, { env, timeoutMs: 60_000 }), runGodwit(m.importArgs, { env, timeoutMs: 60_000 })]);
-    expect(exportAgain.code, exportAgain.stderr).toBe(0);
-    expect(importAgain.code, importAgain.stderr).toBe(0);
+    // Run again after the cutover (as after a crash): both say where things stand and hand over again.
+    const reruns = [startGodwit(m.exportArgs, { env }), startGodwit(m.importArgs, { env })];
+    for (const running of reruns) stopAfterHandOver(running);
+    for (const rerun of await Promise.all(reruns.map((r) => r.done))) {
+      expect(rerun.code, rerun.stderr).toBe(0);
+      expect(rerun.stdout).toContain(HAND_OVER_LINE);
+    }
   }, 300_000);
 
   it('completes with identical data when exporter and importer are SIGKILLed at every cutover step and re-run', async () => {
@@ -126,8 +137,8 @@ describe('cutover to target', () => {
     const killEnv = { GODWIT_TEST_CUTOVER_KILL_AT: points.join(','), GODWIT_TEST_CUTOVER_KILL_DONE_DIR: killDir };
     const stop = { now: false };
     const app = workload(m.sourceDb, stop);
-    const exporter = supervise(m.exportArgs, killEnv);
-    const importer = supervise(m.importArgs, killEnv);
+    const exporter = supervise(m.exportArgs, killEnv, { stopHandOver: true });
+    const importer = supervise(m.importArgs, killEnv, { stopHandOver: true });
     await sleep(6000);
     stop.now = true;
     await app;

@@ -42,6 +42,7 @@ export async function runLiveExportCommand(context: CommandContext, options: Liv
     terminal.note(line);
   };
   store.setPhaseStatus('export-data-from-source', 'running', 'snapshot-and-changes');
+  let cutover;
   try {
     const result = await runLiveExport({
       store,
@@ -82,16 +83,21 @@ export async function runLiveExportCommand(context: CommandContext, options: Liv
       const { cutoverExportDoneMessage } = await import('../../cutover/cutover-messages.js');
       store.setPhaseStatus('export-data-from-source', 'done', 'snapshot-and-changes: cutover to target, source released');
       terminal.print(cutoverExportDoneMessage(result.cutover, result.metrics.totalEvents));
-      return;
+      cutover = result.cutover;
+    } else {
+      store.setPhaseStatus('export-data-from-source', 'running', 'snapshot-and-changes: stopped, resumable');
+      terminal.print(
+        `export data from source: stopped; the queue holds ${result.metrics.totalEvents} events (${result.metrics.eventsThisRun} in this run). ` +
+          'Run the same command to resume streaming.',
+      );
     }
-    store.setPhaseStatus('export-data-from-source', 'running', 'snapshot-and-changes: stopped, resumable');
-    terminal.print(
-      `export data from source: stopped; the queue holds ${result.metrics.totalEvents} events (${result.metrics.eventsThisRun} in this run). ` +
-        'Run the same command to resume streaming.',
-    );
   } catch (error) {
     store.recordPhaseFailure('export-data-from-source', error);
     throw error;
+  }
+  if (cutover !== undefined) {
+    const { handOverToFallBack } = await import('./fall-back-hand-over.js');
+    await handOverToFallBack(context, 'export data from source', cutover);
   }
 }
 

@@ -96,8 +96,9 @@ export async function run(context: CommandContext): Promise<void> {
   const channels = parallelJobs;
   const apply = await createPool(target, { applicationName: `godwit ${context.name}`, logger, max: channels + 1 });
   const applySessions = postgresLoaderSessions(apply.pool, channels + 1, { user: target.user, database: target.database });
+  let cutover;
   try {
-    await runLiveApply(
+    cutover = await runLiveApply(
       context,
       {
         command: 'import data to target',
@@ -113,5 +114,9 @@ export async function run(context: CommandContext): Promise<void> {
     );
   } finally {
     await applySessions.end();
+  }
+  if (cutover?.state === 'COMPLETED') {
+    const { handOverToFallBack } = await import('./fall-back-hand-over.js');
+    await handOverToFallBack(context, 'import data to target', cutover);
   }
 }

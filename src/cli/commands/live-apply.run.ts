@@ -5,6 +5,7 @@
 import type { QueueStream } from '../../core/change-event.js';
 import type { DatabaseSettings } from '../../core/database-settings.js';
 import type { CutoverDirection } from '../../cutover/cutover-states.js';
+import type { CutoverRecord } from '../../cutover/cutover-store.js';
 import type { LoaderSessions } from '../../engines/loader-sessions.js';
 import type { CommandContext } from '../command-context.js';
 
@@ -22,6 +23,7 @@ export interface LiveApplyDirection {
 /**
  * Applies until stopped or until the cutover completes; `sessions` are on the applying database
  * (`settings`), `channels` + 1 of them. Shared by the two importers so both directions behave alike.
+ * Returns the cutover's record once this run saw it COMPLETED (undefined when the user stopped it).
  */
 export async function runLiveApply(
   context: CommandContext,
@@ -29,7 +31,7 @@ export async function runLiveApply(
   sessions: LoaderSessions,
   settings: DatabaseSettings,
   channels: number,
-): Promise<void> {
+): Promise<CutoverRecord | undefined> {
   const { exportDir, store, terminal, logger } = context;
   if (exportDir === undefined || store === undefined) throw new Error(`${direction.command} runs in an export directory`);
   const { runLiveImport } = await import('../../apply/live-import.js');
@@ -37,10 +39,7 @@ export async function runLiveApply(
   // The cutover (src/cutover): the apply ends at the end marker, then the importer's steps run.
   const cutover = new ImportCutoverWatch(store, direction.cutover, direction.stream, direction.importer);
   try {
-    if (cutoverDrained(store, direction.cutover)) {
-      await completeCutover(context, direction, sessions, settings);
-      return;
-    }
+    if (cutoverDrained(store, direction.cutover)) return await completeCutover(context, direction, sessions, settings);
     const live = await runLiveImport({
       store,
       queueDir: exportDir.queueDir,
@@ -56,8 +55,7 @@ export async function runLiveApply(
     });
     if (cutover.reached && !context.signal.aborted) {
       cutover.stop();
-      await completeCutover(context, direction, sessions, settings);
-      return;
+      return await completeCutover(context, direction, sessions, settings);
     }
     const why = (context.signal.reason instanceof Error ? context.signal.reason.message : 'stopped.').replace(/\.$/, '');
     const detail = `change apply stopped (${why}): every event up to vsn ${live.appliedThroughVsn} of ${live.headVsn} applied; run the same command to resume`;
@@ -66,6 +64,7 @@ export async function runLiveApply(
       `${direction.command}: stopped (${why}) after applying ${live.eventsApplied} events in this run; every event up to vsn ${live.appliedThroughVsn} ` +
         `of ${live.headVsn} is applied. It can be resumed by running the same command.`,
     );
+    return undefined;
   } catch (error) {
     store.setPhaseStatus(direction.phase, 'failed', error instanceof Error ? error.message : String(error));
     throw error;
@@ -75,7 +74,12 @@ export async function runLiveApply(
 }
 
 /** The importer's part of the cutover once the apply reached the end marker; prints the outcome. */
-async function completeCutover(context: CommandContext, direction: LiveApplyDirection, sessions: LoaderSessions, settings: DatabaseSettings): Promise<void> {
+async function completeCutover(
+  context: CommandContext,
+  direction: LiveApplyDirection,
+  sessions: LoaderSessions,
+  settings: DatabaseSettings,
+): Promise<CutoverRecord | undefined> {
   const { store, terminal, logger } = context;
   if (store === undefined) throw new Error(`${direction.command} runs in an export directory`);
   const { finishImportCutover } = await import('../../cutover/import-cutover.js');
@@ -95,8 +99,9 @@ async function completeCutover(context: CommandContext, direction: LiveApplyDire
   if (result.record === undefined) {
     store.setPhaseStatus(direction.phase, 'running', `cutover: every change applied; stopped while waiting for the exporter`);
     terminal.print(`${direction.command}: stopped while waiting for \`${direction.exporter}\` to release its side; run the same command to complete the cutover.`);
-    return;
+    return undefined;
   }
   store.setPhaseStatus(direction.phase, 'done', `cutover ${direction.cutover === 'to-target' ? 'to target' : 'to source'} completed`);
   terminal.print(cutoverImportDoneMessage(result.record, result.sequences));
+  return result.record;
 }
