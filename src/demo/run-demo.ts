@@ -156,8 +156,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       const identical = tables.every((t) => t.identical);
       summary.comparisons.push({ moment: `after the ${direction}`, identical });
       if (!identical) throw new GodwitError(`The databases differ after the ${direction}: ${tables.filter((t) => !t.identical).map((t) => t.table).join(', ')}.`);
-      await Promise.all(background.splice(0).map(async (b) => print(`    [${b.label}] exited with status ${await b.exited}`)));
-      if (to === 'source') break;
+      if (to === 'source') {
+        await Promise.all(background.splice(0).map(async (b) => print(`    [${b.label}] exited with status ${await b.exited}`)));
+        break;
+      }
       await run('finalize the schema on the target (held-back constraints, materialized views)', ['finalize-schema-post-data-import'], ['--refresh-mviews', 'true']);
 
       const reverse = [['export', ['export', 'data', 'from', 'target']], ['import', ['import', 'data', 'to', 'source']]] as const;
@@ -167,8 +169,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         summary.notBuilt.push(...missing);
         break;
       }
-      step('fall-back: export data from target and import data to source keep the source in sync');
-      for (const [label, words] of reverse) background.push(startGodwitCommand(label, godwit(...words), env, print));
+      // The exporter's process continues as `import data to source`, the importer's as `export data from target`.
+      step('fall-back: export data from target and import data to source keep the source in sync (the same processes, handed over)');
       step(`the application now writes to the ${to} for ${options.streamSeconds} s`);
       workload = startWorkload(toDb);
       await sleep(options.streamSeconds * 1000, signal);

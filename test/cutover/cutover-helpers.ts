@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { expect } from 'vitest';
 import { adminConfig, createDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
-import { runGodwit, startGodwit, type GodwitResult, type RunningGodwit } from '../helpers/run-godwit.js';
+import { runGodwit, startGodwit, stopAfterHandOver, type GodwitResult } from '../helpers/run-godwit.js';
+
+export { HAND_OVER_LINE, stopAfterHandOver } from '../helpers/run-godwit.js';
 
 const { source, target } = servers();
 export const env = { SOURCE_DB_PASSWORD: source.password, TARGET_DB_PASSWORD: target.password };
@@ -79,22 +81,6 @@ export async function workload(database: string, stop: { now: boolean }, server:
     await client.end();
   }
   return n;
-}
-
-/** What the forward commands print when, after a cutover with fall-back, their process continues as a fall-back command. */
-export const HAND_OVER_LINE = 'this process continues as `godwit ';
-
-/**
- * Stops a forward command once its process has handed over to the fall-back command it becomes (it
- * would stream until stopped): SIGTERM after the hand-over line, which it handles (exit 0).
- */
-export function stopAfterHandOver(running: RunningGodwit): void {
-  let seen = '';
-  running.child.stdout?.on('data', (chunk: Buffer) => {
-    const before = seen.includes(HAND_OVER_LINE);
-    seen += chunk.toString();
-    if (!before && seen.includes(HAND_OVER_LINE)) setTimeout(() => running.child.kill('SIGTERM'), 500);
-  });
 }
 
 /**

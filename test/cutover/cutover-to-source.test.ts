@@ -240,7 +240,12 @@ describe('fall-back and cutover to source', () => {
 
   it('without the right to set session_replication_role: applies after --yes with the trigger disabled; a TRUNCATE on the target stops the fall-back export', async () => {
     const m = await migration('fallback_norole');
-    const onSource = await cutOverToTarget(m);
+    const forward = await cutOverToTarget(m);
+    const onSource = forward.transactions;
+    for (const w of [forward.exporter, forward.importer]) {
+      w.running.child.kill('SIGTERM');
+      expect((await w.running.done).code).toBe(0);
+    }
     // A source user with the rights to apply but not to set session_replication_role; the DBA disables the audit trigger.
     const user = `godwit_ap_${m.sourceDb.slice(-8)}`;
     await runSql(source, m.sourceDb, `

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adminConfig, createDatabase, dropDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
-import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
+import { runGodwit, startGodwit, stopAfterHandOver } from '../helpers/run-godwit.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
 import { harnessEnv, sleep } from '../helpers/migration-cli.js';
@@ -49,6 +49,9 @@ describe('connections cut by the network', () => {
     }
     const exporter = startGodwit(['export', 'data', 'from', 'source', ...dir, ...src, '--export-type', 'snapshot-and-changes'], { env });
     const importer = startGodwit(['import', 'data', 'to', 'target', ...dir, ...dst], { env });
+    // After the cutover with fall-back their processes continue as the fall-back commands: stop them there.
+    stopAfterHandOver(exporter);
+    stopAfterHandOver(importer);
     const stop = { now: false };
     const app = (async () => {
       const client = new pg.Client(adminConfig(source, sourceDb));

@@ -38,3 +38,19 @@ export function runGodwit(args: string[], options: { env?: Record<string, string
   const timer = setTimeout(() => running.child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
   return running.done.finally(() => clearTimeout(timer));
 }
+
+/** What the forward commands print when, after a cutover with fall-back, their process continues as a fall-back command. */
+export const HAND_OVER_LINE = 'this process continues as `godwit ';
+
+/**
+ * Stops a forward command once its process has handed over to the fall-back command it becomes (it
+ * would stream until stopped): SIGTERM after the hand-over line, which it handles (exit 0).
+ */
+export function stopAfterHandOver(running: RunningGodwit): void {
+  let seen = '';
+  running.child.stdout?.on('data', (chunk: Buffer) => {
+    const before = seen.includes(HAND_OVER_LINE);
+    seen += chunk.toString();
+    if (!before && seen.includes(HAND_OVER_LINE)) setTimeout(() => running.child.kill('SIGTERM'), 500);
+  });
+}

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adminConfig, createDatabase, dropDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
-import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
+import { runGodwit, startGodwit, stopAfterHandOver } from '../helpers/run-godwit.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
 
 const run = promisify(execFile);
@@ -84,6 +84,9 @@ describe('least-privilege migration users', () => {
     }
     const exporter = startGodwit(['export', 'data', 'from', 'source', ...dir, ...src, '--export-type', 'snapshot-and-changes'], { env });
     const importer = startGodwit(['import', 'data', 'to', 'target', ...dir, ...dst], { env });
+    // After the cutover with fall-back their processes continue as the fall-back commands: stop them there.
+    stopAfterHandOver(exporter);
+    stopAfterHandOver(importer);
     // The application keeps writing (as its owner) while the snapshot loads and the changes stream.
     const app = new pg.Client({ ...adminConfig(source, sourceDb) });
     await app.connect();

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { query, runSql, servers, type HarnessServer } from '../harness/index.js';
-import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
+import { runGodwit, startGodwit, stopAfterHandOver } from '../helpers/run-godwit.js';
 import { databasePair } from '../helpers/migration-cli.js';
 
 const { source, target } = servers();
@@ -42,6 +42,9 @@ describe('passwords given as flags', () => {
     }
     const exporter = startGodwit(['export', 'data', 'from', 'source', ...dir, ...src, '--export-type', 'snapshot-and-changes'], { env: noEnv });
     const importer = startGodwit(['import', 'data', 'to', 'target', ...dir, ...dst], { env: noEnv });
+    // After the cutover with fall-back their processes continue as the fall-back commands: stop them there.
+    stopAfterHandOver(exporter);
+    stopAfterHandOver(importer);
     await runSql(source, sourceDb, "INSERT INTO t VALUES (501, 'streamed')");
     const deadline = Date.now() + 90_000;
     while ((await query<{ n: string }>(target, targetDb, 'SELECT count(*)::text AS n FROM t').catch(() => []))[0]?.n !== '501') {
