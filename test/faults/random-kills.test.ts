@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adminConfig, createDatabase, dropDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
-import { runGodwit, startGodwit, type RunningGodwit } from '../helpers/run-godwit.js';
+import { runGodwit, startGodwit, stopAfterHandOver, type RunningGodwit } from '../helpers/run-godwit.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
 import { connectionArgs as connection, harnessEnv, sleep } from '../helpers/migration-cli.js';
 
@@ -29,6 +29,8 @@ afterAll(async () => {
 async function supervised(args: string[], killable: () => boolean = () => true, extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; runs: number }> {
   for (let runs = 1; runs <= 200; runs++) {
     const entry = { running: startGodwit(args, { env: { ...env, ...extraEnv } }), killable };
+    // A forward command that hands over to its fall-back command after the cutover is stopped there (the test starts those by hand).
+    stopAfterHandOver(entry.running);
     live.add(entry);
     const result = await entry.running.done;
     live.delete(entry);
