@@ -3,6 +3,8 @@
 // Rows here are written in the same transaction as the data they describe. Plain SQL that
 // PostgreSQL 10+ and YugabyteDB both accept.
 
+import { NotReadyError, describeError } from '../core/errors.js';
+import { quoteIdent } from '../core/identifiers.js';
 import type { SqlSession } from './sql-session.js';
 
 /** The schema godwit owns on each database; `end migration` drops it. */
@@ -58,6 +60,20 @@ async function bookkeepingComplete(session: SqlSession): Promise<boolean> {
 
 /** Creates the bookkeeping schema and tables when missing; safe to run any number of times. */
 export async function ensureBookkeepingSchema(session: SqlSession): Promise<void> {
-  if (await bookkeepingComplete(session)) return;
-  for (const statement of STATEMENTS) await session.query(statement);
+  try {
+    if (await bookkeepingComplete(session)) return;
+    for (const statement of STATEMENTS) await session.query(statement);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== '42501') throw error;
+    // A user without the right to create (or use) godwit's schema: say which right, not "internal error".
+    const { rows } = await session.query<{ who: string; db: string }>('SELECT current_user AS who, current_database() AS db').catch(() => ({ rows: [] as { who: string; db: string }[] }));
+    const who = rows[0]?.who ?? 'the user';
+    const db = rows[0]?.db ?? 'the database';
+    throw new NotReadyError(`The user "${who}" may not create or use godwit's bookkeeping schema ${BOOKKEEPING_SCHEMA} in database "${db}": ${describeError(error)}.`, {
+      cause: error,
+      hint:
+        `Grant it: GRANT CREATE ON DATABASE ${quoteIdent(db)} TO ${quoteIdent(who)}; (or create the schema ${BOOKKEEPING_SCHEMA} owned by that user). ` +
+        'sql/least-privilege/ has the complete set of rights godwit needs.',
+    });
+  }
 }

@@ -16,11 +16,14 @@ const DOC = fileURLToPath(new URL('../../docs/bad-inputs.md', import.meta.url));
 let sourceDb = '';
 let targetDb = '';
 let schemaDir = '';
+const LIMITED_USER = `godwit_limited_${process.pid}`;
 
 beforeAll(async () => {
   sourceDb = await createDatabase(source, 'bad_src');
   targetDb = await createDatabase(target, 'bad_dst');
   await runSql(source, sourceDb, 'CREATE TABLE items (id int PRIMARY KEY, name text); CREATE TABLE nokey (v text);');
+  // A target user who may log in and create tables in public, but not create godwit's schema.
+  await runSql(target, targetDb, `CREATE ROLE ${LIMITED_USER} LOGIN PASSWORD 'limited-pw'; GRANT CONNECT ON DATABASE ${targetDb} TO ${LIMITED_USER}; GRANT USAGE, CREATE ON SCHEMA public TO ${LIMITED_USER};`);
   // An export directory with the schema exported (for the cases that need one).
   schemaDir = join(base, 'with-schema');
   const exported = await runGodwit(['export', 'schema', '--export-dir', schemaDir, ...src()], { env });
@@ -30,6 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await dropDatabase(source, sourceDb);
   await dropDatabase(target, targetDb);
+  await runSql(target, 'postgres', `DROP ROLE IF EXISTS ${LIMITED_USER}`);
 });
 
 function src(overrides: Record<string, string> = {}): string[] {
@@ -105,6 +109,13 @@ const CASES: Case[] = [
   { title: 'import schema before export schema', args: () => ['import', 'schema', '--export-dir', freshDir(), ...dst()], code: 5, message: '(no .sql files).\nRun `godwit export schema` first.' },
   { title: 'export data before export schema', args: () => ['export', 'data', 'from', 'source', '--export-dir', freshDir(), ...src()], code: 5, message: 'holds no source catalog.\nRun `godwit export schema` first' },
   { title: 'table without replica identity for a live export', args: () => ['export', 'data', 'from', 'source', '--export-dir', schemaDir, ...src(), '--export-type', 'snapshot-and-changes'], code: 7, message: 'BLOCKER TABLE_WITHOUT_REPLICA_IDENTITY table "public"."nokey"' },
+  {
+    title: 'target user may not create godwit\'s schema',
+    args: () => ['import', 'schema', '--export-dir', schemaDir, ...dst({ user: LIMITED_USER })],
+    env: { TARGET_DB_PASSWORD: 'limited-pw' },
+    code: 7,
+    message: 'may not create or use godwit\'s bookkeeping schema godwit_metadata in database',
+  },
   { title: 'cutover without a live export', args: () => ['initiate', 'cutover', 'to', 'target', '--export-dir', schemaDir], code: 5, message: 'error: There is no live migration to cut over: this export directory holds no snapshot-and-changes export.' },
   { title: 'cutover to source before cutover to target', args: () => ['initiate', 'cutover', 'to', 'source', '--export-dir', schemaDir], code: 5, message: 'error: Cutover to source needs a completed cutover to target (cutover to target is NOT INITIATED).' },
   { title: 'fall-back stream before cutover', args: () => ['export', 'data', 'from', 'target', '--export-dir', schemaDir, ...dst()], code: 5, message: 'error: export data from target: there is no fall-back stream yet: cutover to target is NOT INITIATED' },
