@@ -3,7 +3,7 @@
 // directory; then with --yes it stops both processes, backs up what was asked, removes the slot,
 // publication and godwit_metadata on both databases and empties the export directory. A second
 // migration's bookkeeping rows in the same target database keep godwit_metadata alive.
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,13 @@ describe('end migration', () => {
     // Another migration's bookkeeping in the same target database must survive this one's end.
     await runSql(target, targetDb, "INSERT INTO godwit_metadata.imported_batches VALUES ('00000000-0000-4000-8000-000000000001', 'other', 'b1', 1)");
 
+    // The report as a page for colleagues, in reports/ (saved with the backups below).
+    const html = await runGodwit(['get', 'data-migration-report', ...dir, '--output-format', 'html'], { env });
+    expect(html.code, html.stderr).toBe(0);
+    const page = readFileSync(join(exportDir, 'reports', 'data_migration_report.html'), 'utf8');
+    expect(page).toMatch(/^<!DOCTYPE html>/);
+    expect(page).toContain('<td>&quot;public&quot;.&quot;items&quot;</td>');
+
     const backups = ['--backup-schema-files', 'true', '--backup-data-files', 'true', '--save-migration-reports', 'true', '--backup-log-files', 'true'];
     const backupDir = join(base, 'backup');
     const unconfirmed = await runGodwit(['end', 'migration', ...dir, ...both, ...backups, '--backup-dir', backupDir], { env });
@@ -86,6 +93,7 @@ describe('end migration', () => {
     expect(readdirSync(exportDir)).toEqual([]);
     expect(readdirSync(backupDir).sort()).toEqual(['assessment', 'data', 'logs', 'reports', 'schema']);
     expect(existsSync(join(backupDir, 'reports', 'data_migration_report.json'))).toBe(true);
+    expect(existsSync(join(backupDir, 'reports', 'data_migration_report.html'))).toBe(true);
     expect(readdirSync(join(backupDir, 'logs'))).toEqual(expect.arrayContaining(['export-data-from-source.log', 'end-migration.log']));
     expect(readdirSync(join(backupDir, 'data')).length).toBeGreaterThan(0);
     // The application's data is untouched on both sides.

@@ -11,6 +11,7 @@ import { postgresMigrationCleanup } from '../../engines/postgres/cleanup/migrati
 import { copyBackup, emptyExportDir, stopRunningCommands, writeReportFiles } from '../../end/end-effects.js';
 import { describeEndPlan, planEndMigration } from '../../end/end-plan.js';
 import { dataMigrationReportFromStore } from '../../reports/data-migration/read-report-input.js';
+import { renderReportHtml } from '../../reports/data-migration/render-html.js';
 import { renderReportJson, renderReportTable } from '../../reports/data-migration/render-report.js';
 import { heldByThisProcess, listLockHolders } from '../../state/lock.js';
 import type { CommandContext } from '../command-context.js';
@@ -62,7 +63,11 @@ export async function run(context: CommandContext): Promise<void> {
     for (const copy of plan.copies.filter((c) => c.what !== 'log files')) copyBackup(copy, logger);
     if (plan.writeDataMigrationReport && plan.backupDir !== undefined) {
       const report = dataMigrationReportFromStore(store);
-      writeReportFiles(join(plan.backupDir, 'reports'), { 'data_migration_report.txt': `${renderReportTable(report)}\n`, 'data_migration_report.json': `${renderReportJson(report)}\n` }, logger);
+      writeReportFiles(join(plan.backupDir, 'reports'), {
+        'data_migration_report.txt': `${renderReportTable(report)}\n`,
+        'data_migration_report.json': `${renderReportJson(report)}\n`,
+        'data_migration_report.html': renderReportHtml(report, new Date().toISOString()),
+      }, logger);
     }
     for (const cleanup of cleanups) {
       const result = await cleanup.remove({ waitActiveMs: SLOT_WAIT_MS, terminateActive: settings.yes });

@@ -4,7 +4,8 @@
 import Table from 'cli-table3';
 import type { DataMigrationReport, DataMigrationRow, FallBackRow, ImportStatus } from './report-data.js';
 
-const REPORT_COLUMNS: [keyof DataMigrationRow, string][] = [
+/** The report's columns and their titles, shared by the text and HTML renderings. */
+export const REPORT_COLUMNS: [keyof DataMigrationRow, string][] = [
   ['table', 'TABLE'],
   ['exportedSnapshotRows', 'EXPORTED SNAPSHOT ROWS'],
   ['importedSnapshotRows', 'IMPORTED SNAPSHOT ROWS'],
@@ -18,7 +19,8 @@ const REPORT_COLUMNS: [keyof DataMigrationRow, string][] = [
   ['finalRowCount', 'FINAL ROW COUNT'],
 ];
 
-const FALL_BACK_COLUMNS: [keyof FallBackRow, string][] = [
+/** The fall-back table's columns and their titles. */
+export const FALL_BACK_COLUMNS: [keyof FallBackRow, string][] = [
   ['table', 'TABLE'],
   ['exportedInserts', 'EXPORTED INSERTS'],
   ['exportedUpdates', 'EXPORTED UPDATES'],

@@ -1,7 +1,7 @@
 // HTML rendering of the schema analysis: one self-contained file (inline CSS, no scripts, no
 // external resources) with the summary first and the issues grouped by category, each with its SQL.
 import { CATEGORY_TITLES, ISSUE_CATEGORIES, type SchemaAnalysisReport, type SchemaIssue } from '../../schema/analyze/analysis-types.js';
-import { escapeHtml as e } from './escape.js';
+import { escapeHtml as e } from '../escape.js';
 
 const STYLE = `body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f0f0f0}

@@ -1,7 +1,7 @@
 // XML rendering of the schema analysis. Every text value is escaped (escapeXml); SQL goes into
 // element content, never CDATA, so a statement containing "]]>" cannot break the document.
 import type { SchemaAnalysisReport } from '../../schema/analyze/analysis-types.js';
-import { escapeXml } from './escape.js';
+import { escapeXml } from '../escape.js';
 
 function element(name: string, value: string | number | undefined, pad: string): string {
   return value === undefined ? '' : `${pad}<${name}>${escapeXml(String(value))}</${name}>\n`;
