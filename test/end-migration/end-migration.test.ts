@@ -7,27 +7,17 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDatabase, dropDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
+import { query, runSql, servers, type HarnessServer } from '../harness/index.js';
 import { runGodwit, startGodwit, type RunningGodwit } from '../helpers/run-godwit.js';
-import { connectionArgs as connection, harnessEnv } from '../helpers/migration-cli.js';
+import { connectionArgs as connection, databasePair, harnessEnv, waitUntil } from '../helpers/migration-cli.js';
 
 const { source, target } = servers();
 const env = harnessEnv();
-const created: [HarnessServer, string][] = [];
+const databases = databasePair();
 const running: RunningGodwit[] = [];
 afterAll(async () => {
   for (const r of running) r.child.kill('SIGKILL');
-  for (const [server, db] of created) await dropDatabase(server, db);
 });
-
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 async function godwitObjects(server: HarnessServer, database: string): Promise<{ slots: number; publications: number; schema: boolean }> {
   const [row] = await query<{ slots: string; publications: string; schema: boolean }>(server, database, `
@@ -39,9 +29,7 @@ async function godwitObjects(server: HarnessServer, database: string): Promise<{
 
 describe('end migration', () => {
   it('stops the running processes, backs up, and removes everything godwit made on both sides', async () => {
-    const sourceDb = await createDatabase(source, 'end_src');
-    const targetDb = await createDatabase(target, 'end_dst');
-    created.push([source, sourceDb], [target, targetDb]);
+    const { sourceDb, targetDb } = await databases('end');
     await runSql(source, sourceDb, `
       CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);
       INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 1000) g;`);
@@ -54,7 +42,7 @@ describe('end migration', () => {
     running.push(startGodwit(['export', 'data', 'from', 'source', ...dir, ...connection(source, 'source', sourceDb), '--export-type', 'snapshot-and-changes'], { env }));
     running.push(startGodwit(['import', 'data', 'to', 'target', ...dir, ...connection(target, 'target', targetDb)], { env }));
     await runSql(source, sourceDb, "INSERT INTO items VALUES (1001, 'streamed')");
-    await waitFor('the streamed row on the target', async () =>
+    await waitUntil('the streamed row on the target', async () =>
       (await query<{ n: string }>(target, targetDb, 'SELECT count(*) AS n FROM items').catch(() => [{ n: '0' }]))[0]?.n === '1001');
     // Another migration's bookkeeping in the same target database must survive this one's end.
     await runSql(target, targetDb, "INSERT INTO godwit_metadata.imported_batches VALUES ('00000000-0000-4000-8000-000000000001', 'other', 'b1', 1)");

@@ -7,21 +7,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { adminConfig, createDatabase, dropDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
-import { runGodwit, startGodwit, stopAfterHandOver } from '../helpers/run-godwit.js';
+import { adminConfig, query, runSql, servers, type HarnessServer } from '../harness/index.js';
+import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
-import { harnessEnv, sleep } from '../helpers/migration-cli.js';
+import { databasePair, harnessEnv, schemaPhase, sleep } from '../helpers/migration-cli.js';
 
 const { source, target } = servers();
 const env = harnessEnv();
-const created: [HarnessServer, string][] = [];
+const databases = databasePair();
 const proxies: TcpProxy[] = [];
 afterAll(async () => {
   for (const proxy of proxies) await proxy.close();
-  for (const [server, db] of created) await dropDatabase(server, db);
 });
-
 
 function viaProxy(server: HarnessServer, proxy: TcpProxy, role: 'source' | 'target', database: string): string[] {
   return [`--${role}-db-host`, '127.0.0.1', `--${role}-db-port`, String(proxy.port), `--${role}-db-user`, server.user,
@@ -30,9 +28,7 @@ function viaProxy(server: HarnessServer, proxy: TcpProxy, role: 'source' | 'targ
 
 describe('connections cut by the network', () => {
   it('the exporter and the importer reconnect and the target ends identical', async () => {
-    const sourceDb = await createDatabase(source, 'cuts_src');
-    const targetDb = await createDatabase(target, 'cuts_dst');
-    created.push([source, sourceDb], [target, targetDb]);
+    const { sourceDb, targetDb } = await databases('cuts');
     await runSql(source, sourceDb, `
       CREATE TABLE accounts (id bigint PRIMARY KEY, balance bigint NOT NULL);
       INSERT INTO accounts SELECT g, 0 FROM generate_series(1, 5000) g;
@@ -43,15 +39,9 @@ describe('connections cut by the network', () => {
     const dir = ['--export-dir', join(mkdtempSync(join(tmpdir(), 'godwit-cuts-')), 'export')];
     const src = viaProxy(source, sourceProxy, 'source', sourceDb);
     const dst = viaProxy(target, targetProxy, 'target', targetDb);
-    for (const args of [['export', 'schema', ...dir, ...src], ['import', 'schema', ...dir, ...dst]]) {
-      const result = await runGodwit(args, { env });
-      expect(result.code, result.stderr).toBe(0);
-    }
+    await schemaPhase(dir, src, dst, env);
     const exporter = startGodwit(['export', 'data', 'from', 'source', ...dir, ...src, '--export-type', 'snapshot-and-changes'], { env });
     const importer = startGodwit(['import', 'data', 'to', 'target', ...dir, ...dst], { env });
-    // After the cutover with fall-back their processes continue as the fall-back commands: stop them there.
-    stopAfterHandOver(exporter);
-    stopAfterHandOver(importer);
     const stop = { now: false };
     const app = (async () => {
       const client = new pg.Client(adminConfig(source, sourceDb));

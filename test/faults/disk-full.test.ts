@@ -7,14 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDatabase, dropDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
+import { query, runSql, servers } from '../harness/index.js';
 import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
-import { connectionArgs as connection, harnessEnv } from '../helpers/migration-cli.js';
+import { connectionArgs as connection, databasePair, harnessEnv, schemaPhase } from '../helpers/migration-cli.js';
 
 const { source, target } = servers();
 const env = harnessEnv();
-const created: [HarnessServer, string][] = [];
+const databases = databasePair();
 const snapshotMount = mkdtempSync(join(tmpdir(), 'godwit-full-'));
 const streamMount = mkdtempSync(join(tmpdir(), 'godwit-full-stream-'));
 const mountTmpfs = (path: string, megabytes: number): boolean =>
@@ -26,7 +26,6 @@ afterAll(async () => {
     spawnSync('umount', ['-l', path]);
     rmSync(path, { recursive: true, force: true });
   }
-  for (const [server, db] of created) await dropDatabase(server, db);
 });
 
 function resize(mountPoint: string, megabytes: number): void {
@@ -41,12 +40,9 @@ function expectDiskFullMessage(result: { code: number | null; stderr: string }):
   expect(result.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
 }
 
-
 describe.skipIf(!mounted)('the export directory file system full (root only: tmpfs)', () => {
   it('stops the snapshot export with a clear message, which resumes after space is freed', async () => {
-    const sourceDb = await createDatabase(source, 'full_src');
-    const targetDb = await createDatabase(target, 'full_dst');
-    created.push([source, sourceDb], [target, targetDb]);
+    const { sourceDb, targetDb } = await databases('full');
     // About 12 MB of snapshot: twice what the file system holds.
     await runSql(source, sourceDb, `
       CREATE TABLE docs (id int PRIMARY KEY, body text NOT NULL);
@@ -54,10 +50,7 @@ describe.skipIf(!mounted)('the export directory file system full (root only: tmp
     const dir = ['--export-dir', join(snapshotMount, 'export')];
     const src = connection(source, 'source', sourceDb);
     const dst = connection(target, 'target', targetDb);
-    for (const args of [['export', 'schema', ...dir, ...src], ['import', 'schema', ...dir, ...dst]]) {
-      const result = await runGodwit(args, { env });
-      expect(result.code, result.stderr).toBe(0);
-    }
+    await schemaPhase(dir, src, dst, env);
     const exportArgs = ['export', 'data', 'from', 'source', ...dir, ...src, '--export-type', 'snapshot-only'];
     const full = await runGodwit(exportArgs, { env: { ...env, GODWIT_SNAPSHOT_CHUNK_PAGES: '64' } });
     expectDiskFullMessage(full);
@@ -72,17 +65,12 @@ describe.skipIf(!mounted)('the export directory file system full (root only: tmp
   }, 180_000);
 
   it('stops the change stream with a clear message, which resumes after space is freed', async () => {
-    const sourceDb = await createDatabase(source, 'full_stream_src');
-    const targetDb = await createDatabase(target, 'full_stream_dst');
-    created.push([source, sourceDb], [target, targetDb]);
+    const { sourceDb, targetDb } = await databases('full_stream');
     await runSql(source, sourceDb, 'CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL); INSERT INTO notes VALUES (1, $$first$$);');
     const dir = ['--export-dir', join(streamMount, 'export')];
     const src = connection(source, 'source', sourceDb);
     const dst = connection(target, 'target', targetDb);
-    for (const args of [['export', 'schema', ...dir, ...src], ['import', 'schema', ...dir, ...dst]]) {
-      const result = await runGodwit(args, { env });
-      expect(result.code, result.stderr).toBe(0);
-    }
+    await schemaPhase(dir, src, dst, env);
     const exportArgs = ['export', 'data', 'from', 'source', ...dir, ...src, '--export-type', 'snapshot-and-changes'];
     const exporter = startGodwit(exportArgs, { env });
     const deadline = Date.now() + 60_000;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedServer, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
-import { runGodwit, startGodwit, stopAfterHandOver, type RunningGodwit } from '../helpers/run-godwit.js';
+import { runGodwit, startGodwit, type RunningGodwit } from '../helpers/run-godwit.js';
 
 let baseDir: string;
 let source: EmbeddedServer;
@@ -89,9 +89,6 @@ describe('servers restarted in immediate mode', () => {
     const exporter = startGodwit(['export', 'data', 'from', 'source', ...dir, ...connection(source, 'source'), '--export-type', 'snapshot-and-changes'], { env });
     // Small batches so that the target's crash lands in the middle of the load.
     const importer = startGodwit(['import', 'data', 'to', 'target', ...dir, ...connection(target, 'target'), '--batch-size', '1000', '--parallel-jobs', '2'], { env });
-    // After the cutover with fall-back their processes continue as the fall-back commands: stop them there.
-    stopAfterHandOver(exporter);
-    stopAfterHandOver(importer);
     running.push(exporter, importer);
 
     const stop = { now: false };

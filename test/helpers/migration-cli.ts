@@ -1,6 +1,7 @@
 // What the end-to-end tests that drive the CLI share: the connection flags of a harness database, the
 // password variables, the databases a test file creates (dropped after it), and polling helpers.
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
+import { runGodwit } from './run-godwit.js';
 import { createDatabase, dropDatabase, query, servers, type HarnessServer } from '../harness/index.js';
 
 /** The flags that reach `database` on a harness server as the migration's `role` (TLS off). */
@@ -52,4 +53,12 @@ export async function slotStreaming(server: HarnessServer, database: string): Pr
 export async function rowCount(server: HarnessServer, database: string, table: string): Promise<number> {
   const rows = await query<{ n: string }>(server, database, `SELECT count(*)::text AS n FROM ${table}`).catch(() => []);
   return rows[0] === undefined ? -1 : Number(rows[0].n);
+}
+
+/** `export schema` then `import schema` with the given flags, as a user runs them; each must succeed. */
+export async function schemaPhase(dir: string[], src: string[], dst: string[], env: Record<string, string | undefined>): Promise<void> {
+  for (const args of [['export', 'schema', ...dir, ...src], ['import', 'schema', ...dir, ...dst]]) {
+    const result = await runGodwit(args, { env });
+    expect(result.code, `${args.slice(0, 2).join(' ')}: ${result.stderr}`).toBe(0);
+  }
 }

@@ -13,7 +13,7 @@ import { psqlFile } from '../helpers/psql.js';
 import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
 import { EVERYTHING_SCHEMA_FILE } from '../schema-export/fixture.js';
-import { connectionArgs as connection, databasePair, harnessEnv, slotStreaming, waitUntil } from '../helpers/migration-cli.js';
+import { connectionArgs as connection, databasePair, harnessEnv, schemaPhase, slotStreaming, waitUntil } from '../helpers/migration-cli.js';
 
 const { source, target } = servers();
 const env = harnessEnv();
@@ -51,10 +51,7 @@ describe('every type through the change stream', () => {
     const schemas = 'everything,"Sales Data"';
     const src = [...connection(source, 'source', sourceDb), '--source-db-schema', schemas];
     const dst = [...connection(target, 'target', targetDb), '--target-db-schema', schemas];
-    for (const args of [['export', 'schema', ...dir, ...src], ['import', 'schema', ...dir, ...dst]]) {
-      const result = await runGodwit(args, { env });
-      expect(result.code, `${args.slice(0, 2).join(' ')}: ${result.stderr}`).toBe(0);
-    }
+    await schemaPhase(dir, src, dst, env);
     const exporter = startGodwit(['export', 'data', 'from', 'source', ...dir, ...src, '--export-type', 'snapshot-and-changes', '--exclude-table-list', 'everything.page_views'], { env });
     const importer = startGodwit(['import', 'data', 'to', 'target', ...dir, ...dst], { env });
     await waitUntil('streaming', () => slotStreaming(source, sourceDb));

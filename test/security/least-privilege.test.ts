@@ -15,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { adminConfig, createDatabase, dropDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
 import { runGodwit, startGodwit, stopAfterHandOver } from '../helpers/run-godwit.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
+import { schemaPhase } from '../helpers/migration-cli.js';
 
 const run = promisify(execFile);
 const { source, target } = servers();
@@ -78,10 +79,7 @@ describe('least-privilege migration users', () => {
     const dir = ['--export-dir', join(mkdtempSync(join(tmpdir(), 'godwit-lp-')), 'export')];
     const src = [...connection(source, 'source', sourceDb, sourceUser), '--source-db-schema', 'app'];
     const dst = [...connection(target, 'target', targetDb, targetUser), '--target-db-schema', 'app'];
-    for (const args of [['export', 'schema', ...dir, ...src], ['import', 'schema', ...dir, ...dst]]) {
-      const result = await runGodwit(args, { env });
-      expect(result.code, `${args.slice(0, 2).join(' ')}: ${result.stderr}`).toBe(0);
-    }
+    await schemaPhase(dir, src, dst, env);
     const exporter = startGodwit(['export', 'data', 'from', 'source', ...dir, ...src, '--export-type', 'snapshot-and-changes'], { env });
     const importer = startGodwit(['import', 'data', 'to', 'target', ...dir, ...dst], { env });
     // After the cutover with fall-back their processes continue as the fall-back commands: stop them there.

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createDatabase, dropDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
 import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
+import { schemaPhase } from '../helpers/migration-cli.js';
 
 const { source, target, certificates, tlsRoles } = servers();
 const created: [HarnessServer, string][] = [];
@@ -36,10 +37,7 @@ describe('the live migration over TLS verify-full with a client certificate', ()
     // No source password at all: the certificate is the credential.
     const env = { SOURCE_DB_PASSWORD: undefined, TARGET_DB_PASSWORD: target.password, HOME: tmpdir() };
     const dir = ['--export-dir', join(mkdtempSync(join(tmpdir(), 'godwit-tls-')), 'export')];
-    for (const args of [['export', 'schema', ...dir, ...src], ['import', 'schema', ...dir, ...dst]]) {
-      const result = await runGodwit(args, { env });
-      expect(result.code, `${args.slice(0, 2).join(' ')}: ${result.stderr}`).toBe(0);
-    }
+    await schemaPhase(dir, src, dst, env);
     const exporter = startGodwit(['export', 'data', 'from', 'source', ...dir, ...src, '--export-type', 'snapshot-and-changes'], { env });
     const importer = startGodwit(['import', 'data', 'to', 'target', ...dir, ...dst], { env });
     await runSql(source, sourceDb, "UPDATE orders SET qty = qty + 1 WHERE id <= 100; INSERT INTO orders VALUES (3001, 'over TLS', 1);");

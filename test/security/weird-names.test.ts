@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { query, runSql, servers } from '../harness/index.js';
-import { runGodwit, startGodwit, stopAfterHandOver } from '../helpers/run-godwit.js';
+import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
-import { connectionArgs as connection, databasePair, harnessEnv } from '../helpers/migration-cli.js';
+import { connectionArgs as connection, databasePair, harnessEnv, schemaPhase } from '../helpers/migration-cli.js';
 
 const { source, target } = servers();
 const env = harnessEnv();
@@ -49,15 +49,9 @@ describe('names with quotes, spaces, Unicode, keywords and maximum length', () =
     const schemaList = q(SCHEMA);
     const src = [...connection(source, 'source', sourceDb), '--source-db-schema', schemaList];
     const dst = [...connection(target, 'target', targetDb), '--target-db-schema', schemaList];
-    for (const args of [['export', 'schema', ...dir, ...src], ['import', 'schema', ...dir, ...dst]]) {
-      const result = await runGodwit(args, { env });
-      expect(result.code, `${args.slice(0, 2).join(' ')}: ${result.stderr}`).toBe(0);
-    }
+    await schemaPhase(dir, src, dst, env);
     const exporter = startGodwit(['export', 'data', 'from', 'source', ...dir, ...src, '--export-type', 'snapshot-and-changes'], { env });
     const importer = startGodwit(['import', 'data', 'to', 'target', ...dir, ...dst], { env });
-    // After the cutover with fall-back their processes continue as the fall-back commands: stop them there.
-    stopAfterHandOver(exporter);
-    stopAfterHandOver(importer);
     await runSql(source, sourceDb, `
       INSERT INTO ${ORDERS} VALUES (5001, 'neu ✓', 1, 'x"y', 1.5);
       UPDATE ${ORDERS} SET ${q('Ünïcödé Näme')} = ${q('Ünïcödé Näme')} || ' ändert' WHERE ${q('Order ID')} % 10 = 0;
