@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GodwitError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { isConnectionLoss, isRetryableConflict, withSession, type LoaderSessions } from '../engines/loader-sessions.js';
+import { CommitOutcomeUnknown, commitOrUnknown, isConnectionLoss, isRetryableConflict, withSession, type LoaderSessions } from '../engines/loader-sessions.js';
 import type { SqlSession } from '../engines/sql-session.js';
 
 /** Retry policy for conflicts and lost connections. */
@@ -40,8 +40,6 @@ export interface ApplyTransaction {
   committed(session: SqlSession): Promise<boolean>;
 }
 
-class CommitUnknown extends Error {}
-
 /** Runs `transaction` until it is committed (by this call or, after an unknown outcome, by the attempt before). */
 export async function runApplyTransaction(sessions: LoaderSessions, transaction: ApplyTransaction, logger: Logger, retry: ApplyRetry = DEFAULT_APPLY_RETRY): Promise<void> {
   // Once a COMMIT's outcome is unknown, the transaction runs again only after the target said it did
@@ -57,7 +55,7 @@ export async function runApplyTransaction(sessions: LoaderSessions, transaction:
       return;
     } catch (caught) {
       let error: unknown = caught;
-      if (error instanceof CommitUnknown) {
+      if (error instanceof CommitOutcomeUnknown) {
         outcomeUnknown = true;
         error = error.cause;
       }
@@ -88,12 +86,7 @@ async function once(session: SqlSession, transaction: ApplyTransaction): Promise
     if (!isConnectionLoss(error)) await session.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
-  try {
-    await session.query('COMMIT');
-  } catch (error) {
-    if (isConnectionLoss(error)) throw new CommitUnknown('commit outcome unknown', { cause: error });
-    throw error;
-  }
+  await commitOrUnknown(session);
 }
 
 /** BEGIN, the script and COMMIT as one text (a lost connection leaves the outcome unknown: the COMMIT may have run). */
@@ -108,7 +101,7 @@ async function onceAsScript(session: SqlSession, script: string): Promise<void> 
       await session.query(`${BEGIN_SQL}; ${script}; COMMIT`);
     }
   } catch (error) {
-    if (isConnectionLoss(error)) throw new CommitUnknown('commit outcome unknown', { cause: error });
+    if (isConnectionLoss(error)) throw new CommitOutcomeUnknown('commit outcome unknown', { cause: error });
     // A failed statement leaves the transaction block open and aborted (a failed COMMIT ended it: harmless).
     await session.query('ROLLBACK').catch(() => undefined);
     throw error;

@@ -52,3 +52,19 @@ export function isConnectionLoss(error: unknown): boolean {
   const message = typeof e?.message === 'string' ? e.message : '';
   return /Connection terminated|connection (?:is )?closed|Client has encountered a connection error|not queryable/i.test(message);
 }
+
+/** A COMMIT sent on a connection that broke before its answer came: it may or may not have happened. */
+export class CommitOutcomeUnknown extends Error {}
+
+/**
+ * Sends COMMIT; a lost connection becomes CommitOutcomeUnknown, so the caller asks the target's
+ * bookkeeping whether it committed before it tries the transaction again (exactly once).
+ */
+export async function commitOrUnknown(session: SqlSession): Promise<void> {
+  try {
+    await session.query('COMMIT');
+  } catch (error) {
+    if (isConnectionLoss(error)) throw new CommitOutcomeUnknown('commit outcome unknown', { cause: error });
+    throw error;
+  }
+}

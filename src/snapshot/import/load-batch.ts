@@ -16,7 +16,15 @@ import type { Logger } from '../../core/logger.js';
 import { BOOKKEEPING_SCHEMA } from '../../engines/bookkeeping-schema.js';
 import { batchId, type BatchRange } from './batch-plan.js';
 import { SegmentVerifier } from './verify-stream.js';
-import { isConnectionLoss, isRetryableConflict, withSession, type LoaderSession, type LoaderSessions } from '../../engines/loader-sessions.js';
+import {
+  CommitOutcomeUnknown,
+  commitOrUnknown,
+  isConnectionLoss,
+  isRetryableConflict,
+  withSession,
+  type LoaderSession,
+  type LoaderSessions,
+} from '../../engines/loader-sessions.js';
 
 /** Everything needed to load one batch of one chunk. */
 export interface BatchJob {
@@ -94,8 +102,6 @@ function batchData(job: BatchJob): Readable {
   return Readable.from(framed(), { objectMode: false });
 }
 
-class CommitUnknown extends Error {}
-
 /** Loads one batch with retries; resolves once it is committed on the target (by us or by an earlier run). */
 export async function loadBatch(sessions: LoaderSessions, job: BatchJob, logger: Logger, retry: RetryOptions = DEFAULT_BATCH_RETRY): Promise<BatchOutcome> {
   for (let attempt = 1; ; attempt++) {
@@ -103,7 +109,7 @@ export async function loadBatch(sessions: LoaderSessions, job: BatchJob, logger:
       return await withSession(sessions, (session) => loadOnce(session, job));
     } catch (caught) {
       let error: unknown = caught;
-      if (error instanceof CommitUnknown) {
+      if (error instanceof CommitOutcomeUnknown) {
         // The COMMIT was sent and the connection broke: the bookkeeping row says whether it happened.
         if (await isBatchRecorded(sessions, job).catch(() => false)) return 'loaded';
         error = error.cause;
@@ -146,12 +152,7 @@ async function loadOnce(session: LoaderSession, job: BatchJob): Promise<BatchOut
     if (!isConnectionLoss(error)) await session.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
-  try {
-    await session.query('COMMIT');
-  } catch (error) {
-    if (isConnectionLoss(error)) throw new CommitUnknown('commit outcome unknown', { cause: error });
-    throw error;
-  }
+  await commitOrUnknown(session);
   return 'loaded';
 }
 
