@@ -33,6 +33,24 @@ export async function withSession<T>(sessions: LoaderSessions, fn: (session: Loa
   }
 }
 
+/**
+ * withSession for work that may simply run again (reads, checks, a durability barrier): while the
+ * connection is lost (a target restarting, a network cut) it waits and tries again, with backoff, for
+ * up to about a minute before giving up with the last error.
+ */
+export async function withSessionRetrying<T>(sessions: LoaderSessions, fn: (session: LoaderSession) => Promise<T>, onRetry?: (error: unknown, delayMs: number) => void): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withSession(sessions, fn);
+    } catch (error) {
+      if (!isConnectionLoss(error) || attempt >= 10) throw error;
+      const delayMs = Math.min(200 * 2 ** (attempt - 1), 10_000);
+      onRetry?.(error, delayMs);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
 /** SQLSTATEs after which the whole transaction is simply tried again (serialization failure, restart read, deadlock). */
 const RETRYABLE_CODES = new Set(['40001', '40P01']);
 

@@ -5,7 +5,7 @@
 // acknowledged before), and the target's bookkeeping, now durable, is compared with the plan: what
 // is missing is loaded again.
 
-import { withSession, type LoaderSessions } from '../../engines/loader-sessions.js';
+import { withSessionRetrying, type LoaderSessions } from '../../engines/loader-sessions.js';
 import { parseBatchId } from './batch-plan.js';
 import { readImportedBatches } from './imported-batches.js';
 
@@ -14,7 +14,7 @@ import { readImportedBatches } from './imported-batches.js';
  * records for this migration: after it returns, only these are certain to survive a crash.
  */
 export async function confirmDurableBatches(sessions: LoaderSessions, migrationId: string): Promise<Map<string, number>> {
-  return withSession(sessions, async (session) => {
+  return withSessionRetrying(sessions, async (session) => {
     // A transaction with an xid commits with a commit record; with synchronous_commit = on the commit
     // waits until the WAL is flushed up to that record, which lies after every earlier commit.
     await session.query('BEGIN');

@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GodwitError, StateError, UsageError } from '../../core/errors.js';
+import { GodwitError, StateError, UsageError, describeError } from '../../core/errors.js';
 import type { QualifiedName } from '../../core/identifiers.js';
 import type { Logger } from '../../core/logger.js';
 import type { MigrationStore } from '../../state/store.js';
@@ -22,7 +22,7 @@ import { batchId, planBatches, type BatchLimits } from './batch-plan.js';
 import { snapshotFileFormat } from '../snapshot-file-format.js';
 import type { ImportProgress } from './import-progress.js';
 import { loadBatch, type BatchJob } from './load-batch.js';
-import { withSession, type LoaderSessions } from '../../engines/loader-sessions.js';
+import { withSessionRetrying, type LoaderSessions } from '../../engines/loader-sessions.js';
 import type { SourceColumn } from '../../engines/source-catalog.js';
 import { assertBinaryColumnsMatch } from './binary-column-check.js';
 import { chunksMissingBatches, confirmDurableBatches } from './durable-batches.js';
@@ -118,8 +118,10 @@ export async function loadSnapshot(store: MigrationStore, sessions: LoaderSessio
           hint: 'Run `godwit export schema` again (it records the source catalog), then the same command.',
         });
       }
-      await withSession(sessions, (session) =>
-        assertBinaryColumnsMatch(session, { tableKey: table.tableKey, columns: table.columns, displayName: `${table.schema}.${table.name}` }, recorded),
+      await withSessionRetrying(
+        sessions,
+        (session) => assertBinaryColumnsMatch(session, { tableKey: table.tableKey, columns: table.columns, displayName: `${table.schema}.${table.name}` }, recorded),
+        (error, delayMs) => logger.warn(`checking the target columns of ${table.tableKey}: ${describeError(error)}; retrying in ${delayMs} ms`),
       );
       checkedBinary.add(table.tableKey);
     }
