@@ -1,7 +1,8 @@
 // Function, procedure and DO bodies are strings inside CREATE statements. This parses them (SQL
 // bodies with the SQL parser, PL/pgSQL with libpg-query's PL/pgSQL parser, then every embedded SQL
 // expression again) so query-construct rules can look inside them like any other statement.
-import { parsePlPgSQLSync, parseSync, type CreateFunctionStmt, type DefElem, type Node, type TypeName } from 'libpg-query';
+import type { CreateFunctionStmt, DefElem, Node, TypeName } from 'libpg-query';
+import { sqlParser } from '../parse/parse-sql.js';
 import { stringList, typeBaseName } from '../parse/ast-names.js';
 import { nodeAs, walkAst } from '../parse/ast-walk.js';
 import type { ParsedStatement } from '../parse/statement-types.js';
@@ -27,7 +28,7 @@ function option(options: Node[] | undefined, name: string): Node | undefined {
 
 function tryParse(sql: string): unknown[] | undefined {
   try {
-    return (parseSync(sql).stmts ?? []).map((s) => s.stmt);
+    return (sqlParser().parseSync(sql).stmts ?? []).map((s) => s.stmt);
   } catch {
     return undefined;
   }
@@ -55,7 +56,7 @@ function dollarQuote(body: string): string {
 
 function parsePlpgsql(stmtSql: string, body: string, returnType: TypeName | undefined): unknown {
   try {
-    return parsePlPgSQLSync(stmtSql);
+    return sqlParser().parsePlPgSQLSync(stmtSql);
   } catch {
     // The PL/pgSQL parser resolves some declarations (e.g. parameters of type t.c%TYPE) against a
     // catalog it does not have; retry with a neutral signature, the body unchanged.
@@ -63,7 +64,7 @@ function parsePlpgsql(stmtSql: string, body: string, returnType: TypeName | unde
   const base = typeBaseName(returnType);
   const returns = base === 'trigger' || base === 'void' ? base : returnType?.setof === true ? 'SETOF record' : 'record';
   try {
-    return parsePlPgSQLSync(`CREATE FUNCTION godwit_body() RETURNS ${returns} LANGUAGE plpgsql AS ${dollarQuote(body)}`);
+    return sqlParser().parsePlPgSQLSync(`CREATE FUNCTION godwit_body() RETURNS ${returns} LANGUAGE plpgsql AS ${dollarQuote(body)}`);
   } catch {
     return undefined;
   }

@@ -1,17 +1,37 @@
 // Turns the text of a SQL file (pg_dump output or a user-edited schema file) into statements with
 // their exact text, start line, syntax tree and classification, using the real PostgreSQL parser.
-import { hasSqlDetails, loadModule, parseSync, type Node, type ParseResult } from 'libpg-query';
+import { setFlagsFromString } from 'node:v8';
+import type { Node, ParseResult } from 'libpg-query';
 import { classifyStatement } from './classify-statement.js';
 import { SqlSyntaxError } from './sql-syntax-error.js';
 import type { ParsedStatement } from './statement-types.js';
 import { stripPsqlMetaCommands } from './strip-psql-meta.js';
 
-let loaded: Promise<void> | undefined;
+type SqlParserModule = typeof import('libpg-query');
 
-/** Loads the WebAssembly parser once; the synchronous functions need it loaded first. */
+let loading: Promise<void> | undefined;
+let parser: SqlParserModule | undefined;
+
+/**
+ * Loads the WebAssembly parser once; the synchronous functions need it loaded first. Loaded on demand
+ * (the module instantiates its 1.7 MB of WebAssembly when imported) and kept on V8's baseline
+ * compiler: optimising the whole module in the background cost every command about 0.2 s of CPU,
+ * while its parses take milliseconds.
+ */
 export function loadSqlParser(): Promise<void> {
-  loaded ??= loadModule();
-  return loaded;
+  loading ??= (async () => {
+    setFlagsFromString('--liftoff-only');
+    const module = await import('libpg-query');
+    await module.loadModule();
+    parser = module;
+  })();
+  return loading;
+}
+
+/** The loaded parser module, for synchronous parsing after loadSqlParser() resolved. */
+export function sqlParser(): SqlParserModule {
+  if (parser === undefined) throw new Error('The SQL parser is used before loadSqlParser() finished.');
+  return parser;
 }
 
 /** Parses a file's text into statements; loads the parser if needed. Throws SqlSyntaxError. */
@@ -40,9 +60,9 @@ export function positionOfCodePoint(text: string, codePointOffset: number): { li
 
 function runParser(text: string, fileName: string): ParseResult {
   try {
-    return parseSync(text);
+    return sqlParser().parseSync(text);
   } catch (error) {
-    if (hasSqlDetails(error) && error.sqlDetails !== undefined) {
+    if (sqlParser().hasSqlDetails(error) && error.sqlDetails !== undefined) {
       const { line, column } = positionOfCodePoint(text, error.sqlDetails.cursorPosition);
       throw new SqlSyntaxError(fileName, line, column, error.sqlDetails.message, { cause: error });
     }
