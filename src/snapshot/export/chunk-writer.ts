@@ -5,13 +5,13 @@
 // index's SHA-256), so a recorded chunk always has a complete file and index, and a crash leaves at
 // most .partial files (or unrecorded ones) that the next run deletes.
 
-import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CopyOut, SnapshotFileFormat } from '../../engines/snapshot-engine.js';
 import { INDEX_SUFFIX, encodeChunkIndex } from '../chunk-index.js';
+import { SyncFileWriter } from './sync-file-writer.js';
 
 /** Suffix of a chunk file being written. */
 export const PARTIAL_SUFFIX = '.partial';
@@ -60,11 +60,18 @@ export async function writeChunkFile(
   const partial = `${path}${PARTIAL_SUFFIX}`;
   const indexPath = `${path}${INDEX_SUFFIX}`;
   await mkdir(dirname(path), { recursive: true });
+  const output = new SyncFileWriter(partial);
   // Started only now, right before the pipeline listens: an error it reports at once must not go unheard.
-  const copy = startCopy();
+  let copy: CopyOut;
+  try {
+    copy = startCopy();
+  } catch (error) {
+    output.destroy();
+    throw error;
+  }
   const tally = new Tally(onData, copy.framedRows);
   try {
-    await pipeline(copy.stream, tally, createWriteStream(partial, { highWaterMark: 1 << 20 }));
+    await pipeline(copy.stream, tally, output);
   } catch (error) {
     copy.stream.destroy();
     throw error;
