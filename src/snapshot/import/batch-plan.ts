@@ -3,7 +3,7 @@
 // most one segment (1000 rows or 1 MB by default) larger than asked. The split depends only on the
 // index and the two limits, so a restarted import numbers the batches the same way and can skip those
 // the target's bookkeeping already holds. Nothing of the data is read here: each batch carries the
-// CRC-32 of its segments, and the load checks them as the bytes stream to the target (verify-stream.ts).
+// CRC-32 of its segments, and the load checks them as the bytes stream to the target (batch-reader.ts).
 
 import { stat } from 'node:fs/promises';
 import { StateError } from '../../core/errors.js';

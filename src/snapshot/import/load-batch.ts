@@ -5,17 +5,14 @@
 // Conflicts (40001, 40P01) and lost connections retry the whole transaction with backoff; a COMMIT
 // whose outcome is unknown is checked against the bookkeeping row before it is tried again.
 
-import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../../core/copy-binary-format.js';
 import { GodwitError, describeError } from '../../core/errors.js';
 import type { SnapshotFileFormat } from '../../engines/snapshot-engine.js';
 import { quoteIdent } from '../../core/identifiers.js';
 import type { Logger } from '../../core/logger.js';
 import { BOOKKEEPING_SCHEMA } from '../../engines/bookkeeping-schema.js';
 import { batchId, type BatchRange } from './batch-plan.js';
-import { SegmentVerifier } from './verify-stream.js';
+import { BatchReader } from './batch-reader.js';
 import {
   CommitOutcomeUnknown,
   commitOrUnknown,
@@ -84,24 +81,6 @@ export function copySql(job: Pick<BatchJob, 'schema' | 'table' | 'columns' | 'fo
   return `COPY ${quoteIdent(job.schema)}.${quoteIdent(job.table)} (${job.columns.map(quoteIdent).join(', ')}) FROM STDIN${format}`;
 }
 
-/**
- * The bytes of a batch as COPY reads them, verified segment by segment against the row index on the
- * way (a mismatch fails the COPY, so the batch never commits); binary tuples get the binary header
- * and trailer around them.
- */
-function batchData(job: BatchJob): Readable {
-  const range = createReadStream(job.path, { start: job.batch.start, end: job.batch.end - 1, highWaterMark: 1 << 20 });
-  const verified = range.pipe(new SegmentVerifier(job.batch.segments, job.batch.start, job.displayName));
-  range.on('error', (error) => verified.destroy(error));
-  if (job.format === 'text') return verified;
-  async function* framed(): AsyncGenerator<Buffer> {
-    yield BINARY_COPY_HEADER;
-    for await (const piece of verified as AsyncIterable<Buffer>) yield piece;
-    yield BINARY_COPY_TRAILER;
-  }
-  return Readable.from(framed(), { objectMode: false });
-}
-
 /** Loads one batch with retries; resolves once it is committed on the target (by us or by an earlier run). */
 export async function loadBatch(sessions: LoaderSessions, job: BatchJob, logger: Logger, retry: RetryOptions = DEFAULT_BATCH_RETRY): Promise<BatchOutcome> {
   for (let attempt = 1; ; attempt++) {
@@ -146,7 +125,10 @@ async function loadOnce(session: LoaderSession, job: BatchJob): Promise<BatchOut
       throw error;
     }
     if (batch.end > batch.start) {
-      await session.copyIn(copySql(job), batchData(job));
+      await session.copyIn(
+        copySql(job),
+        new BatchReader({ path: job.path, displayName: job.displayName, format: job.format, start: batch.start, end: batch.end, segments: batch.segments }),
+      );
     }
   } catch (error) {
     if (!isConnectionLoss(error)) await session.query('ROLLBACK').catch(() => undefined);
