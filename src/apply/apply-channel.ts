@@ -8,7 +8,7 @@ import type { ChangeEvent } from '../core/change-event.js';
 import type { Logger } from '../core/logger.js';
 import { withSession, type LoaderSessions } from '../engines/loader-sessions.js';
 import { stepScript } from './apply-sql.js';
-import type { ApplyCounters } from './apply-progress.js';
+import { tallyEvents, type ApplyCounters } from './apply-progress.js';
 import { runApplyTransaction, type ApplyRetry } from './apply-transaction.js';
 import { planBatch } from './batch-plan.js';
 import { advanceChannelScript, advanceRefusedError, isAdvanceRefused, readChannelRows, type ChannelScope } from './channel-bookkeeping.js';
@@ -114,12 +114,16 @@ export class ApplyChannel {
     }
   }
 
-  private async commit(batch: readonly ChangeEvent[], to: number): Promise<void> {
+  /**
+   * Commits `batch` (emptied here: once its script and counts exist the events are let go, so they
+   * are not kept alive through the round trip; the GC copied every event held, a fifth of the apply's time).
+   */
+  private async commit(batch: ChangeEvent[], to: number): Promise<void> {
     const { sessions, scope, logger, retry } = this.context;
     const from = this.lastApplied;
-    const steps = planBatch(batch, (event) => this.context.tableOf(event), this.context.ordered());
-    // The bookkeeping first (it locks the channel row and stops the text if another importer moved it), then the changes.
-    const script = [advanceChannelScript(scope, this.channel, from, to), ...steps.flatMap(stepScript)].join(';\n');
+    const script = this.script(batch, from, to);
+    const tally = tallyEvents(batch);
+    batch.length = 0;
     try {
       await runApplyTransaction(
         sessions,
@@ -136,6 +140,12 @@ export class ApplyChannel {
       throw error;
     }
     this.lastApplied = to;
-    this.context.counters.countCommitted(batch);
+    this.context.counters.addCommitted(tally);
+  }
+
+  /** The transaction's statements: the bookkeeping first (it locks the channel row and stops the text if another importer moved it), then the changes. */
+  private script(batch: readonly ChangeEvent[], from: number, to: number): string {
+    const steps = planBatch(batch, (event) => this.context.tableOf(event), this.context.ordered());
+    return [advanceChannelScript(this.context.scope, this.channel, from, to), ...steps.flatMap(stepScript)].join(';\n');
   }
 }

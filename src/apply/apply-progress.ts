@@ -40,20 +40,23 @@ export class ApplyCounters {
 
   /** Counts the events of a committed transaction. */
   countCommitted(events: readonly ChangeEvent[]): void {
+    this.addCommitted(tallyEvents(events));
+  }
+
+  /** Counts a committed transaction whose events were tallied before it ran (tallyEvents). */
+  addCommitted(tally: EventTally): void {
     this.transactions += 1;
-    for (const event of events) {
-      if (event.op === 'marker') continue;
-      this.eventsApplied += 1;
-      const key = tableKey(event.table);
-      let counts = this.tables.get(key);
+    this.eventsApplied += tally.events;
+    for (const [key, add] of tally.tables) {
+      const counts = this.tables.get(key);
       if (counts === undefined) {
-        counts = { schema: event.table.schema, name: event.table.name, inserts: 0, updates: 0, deletes: 0, truncates: 0 };
-        this.tables.set(key, counts);
+        this.tables.set(key, { ...add });
+        continue;
       }
-      if (event.op === 'insert') counts.inserts += 1;
-      else if (event.op === 'update') counts.updates += 1;
-      else if (event.op === 'delete') counts.deletes += 1;
-      else counts.truncates += 1;
+      counts.inserts += add.inserts;
+      counts.updates += add.updates;
+      counts.deletes += add.deletes;
+      counts.truncates += add.truncates;
     }
   }
 
@@ -70,4 +73,31 @@ export class ApplyCounters {
       eventsPerSecond: elapsedMs > 0 ? (this.eventsApplied * 1000) / elapsedMs : 0,
     };
   }
+}
+
+/** What a batch's events count for, taken before its transaction runs so the events need not be kept for it. */
+export interface EventTally {
+  events: number;
+  tables: Map<string, TableApplyCounts>;
+}
+
+/** Per-table counts of `events` (markers left out). */
+export function tallyEvents(events: readonly ChangeEvent[]): EventTally {
+  const tables = new Map<string, TableApplyCounts>();
+  let count = 0;
+  for (const event of events) {
+    if (event.op === 'marker') continue;
+    count += 1;
+    const key = tableKey(event.table);
+    let counts = tables.get(key);
+    if (counts === undefined) {
+      counts = { schema: event.table.schema, name: event.table.name, inserts: 0, updates: 0, deletes: 0, truncates: 0 };
+      tables.set(key, counts);
+    }
+    if (event.op === 'insert') counts.inserts += 1;
+    else if (event.op === 'update') counts.updates += 1;
+    else if (event.op === 'delete') counts.deletes += 1;
+    else counts.truncates += 1;
+  }
+  return { events: count, tables };
 }
