@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { EmbeddedServer } from '../src/embedded/embedded-server.js';
+import { exportDirLayout, type ExportDir } from '../src/state/export-dir.js';
+import { isLockHeld } from '../src/state/lock.js';
 import { findTool, mustSucceed, timed, type Timed } from './tools.js';
 
 const GODWIT = new URL('../bin/godwit.js', import.meta.url).pathname;
@@ -34,22 +36,30 @@ async function godwitCopy(source: EmbeddedServer, target: EmbeddedServer, databa
   const dst = ['--target-db-host', target.host, '--target-db-port', String(target.port), '--target-db-user', target.user, '--target-db-name', database, '--target-ssl-mode', 'disable'];
   const dirArgs = ['--export-dir', exportDir];
   const started = process.hrtime.bigint();
-  const steps: Timed[] = [];
-  steps.push(mustSucceed('godwit export schema', await timed(process.execPath, [GODWIT, 'export', 'schema', ...dirArgs, ...src], env)));
-  // The data export needs only the exported schema (it reads the source), so it starts while the
-  // schema goes into the target, as a DBA runs them side by side; the import follows the schema.
-  const exporting = timed(process.execPath, [GODWIT, 'export', 'data', 'from', 'source', ...dirArgs, ...src, '--parallel-jobs', String(jobs)], env);
-  const importing = (async (): Promise<[Timed, Timed]> => {
-    const schema = await timed(process.execPath, [GODWIT, 'import', 'schema', ...dirArgs, ...dst], env);
-    if (schema.code !== 0) return [schema, schema];
-    return [schema, await timed(process.execPath, [GODWIT, 'import', 'data', 'to', 'target', ...dirArgs, ...dst, '--parallel-jobs', String(jobs)], env)];
-  })();
-  const [exported, [schemaImported, imported]] = await Promise.all([exporting, importing]);
-  steps.push(mustSucceed('godwit import schema', schemaImported), mustSucceed('godwit export data from source', exported), mustSucceed('godwit import data to target', imported));
+  const run = (args: string[]): Promise<Timed> => timed(process.execPath, [GODWIT, ...args], env);
+  // The four commands run side by side, as a DBA runs them in four terminals: each one started after
+  // the command it depends on has started (holds its lock), and each waits while that one runs (export
+  // data and import schema for export schema, import data for import schema).
+  const layout = exportDirLayout(exportDir);
+  const exportSchema = run(['export', 'schema', ...dirArgs, ...src]);
+  await lockTaken(layout, 'export-schema', exportSchema);
+  const exportData = run(['export', 'data', 'from', 'source', ...dirArgs, ...src, '--parallel-jobs', String(jobs)]);
+  const importSchema = run(['import', 'schema', ...dirArgs, ...dst]);
+  await lockTaken(layout, 'import-schema', importSchema);
+  const importData = run(['import', 'data', 'to', 'target', ...dirArgs, ...dst, '--parallel-jobs', String(jobs)]);
+  const names = ['godwit export schema', 'godwit export data from source', 'godwit import schema', 'godwit import data to target'];
+  const steps = (await Promise.all([exportSchema, exportData, importSchema, importData])).map((step, i) => mustSucceed(names[i] ?? '', step));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const [exportSchema, importSchema, exportData, importData] = steps.map((s) => s.seconds.toFixed(2));
-  process.stderr.write(`  godwit steps: export schema ${exportSchema} s, import schema ${importSchema} s, export data ${exportData} s side by side with import schema then import data ${importData} s\n`);
+  const [exportSchemaS, exportDataS, importSchemaS, importDataS] = steps.map((s) => s.seconds.toFixed(2));
+  process.stderr.write(`  godwit steps, side by side: export schema ${exportSchemaS} s, export data ${exportDataS} s, import schema ${importSchemaS} s, import data ${importDataS} s\n`);
   return { seconds, peakRssMb: Math.max(...steps.map((s) => s.peakRssMb)), code: 0, stderr: '' };
+}
+
+/** Resolves once `command` holds its lock in `dir` (it has started), or once it has ended. */
+async function lockTaken(dir: ExportDir, command: string, running: Promise<Timed>): Promise<void> {
+  let ended = false;
+  void running.finally(() => (ended = true));
+  while (!ended && !isLockHeld(dir, command)) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 /** Checks that a copy really holds the data (a benchmark of a broken copy would mean nothing). */
@@ -133,7 +143,7 @@ export async function runSnapshotBenchmark(source: EmbeddedServer, target: Embed
     tool: 'godwit',
     copy: async (database) => {
       const copy = await godwitCopy(source, target, database, jobs);
-      return { seconds: copy.seconds, peakRssMb: copy.peakRssMb, note: `${jobs} jobs, export and import side by side` };
+      return { seconds: copy.seconds, peakRssMb: copy.peakRssMb, note: `${jobs} jobs, the four commands side by side` };
     },
   });
 

@@ -235,7 +235,8 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-function readLockInfo(dir: ExportDir, command: string): LockInfo | undefined {
+/** The note of whoever holds the lock of `command`, if it wrote one (for messages). */
+export function readLockInfo(dir: ExportDir, command: string): LockInfo | undefined {
   let text: string;
   try {
     text = readFileSync(dir.lockInfoFile(command), 'utf8');

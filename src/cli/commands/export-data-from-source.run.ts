@@ -10,6 +10,7 @@ import { exportSnapshot } from '../../snapshot/export/export-snapshot.js';
 import { readExportStatus } from '../../snapshot/export/export-status.js';
 import { postgresSnapshotEngine } from '../../engines/postgres/snapshot/snapshot-engine.js';
 import { barProgress, logProgress } from '../../snapshot/export/progress-renderers.js';
+import { waitWhileRunning } from '../../state/wait-for-command.js';
 import type { CommandContext } from '../command-context.js';
 import { renderExportStatusTable } from './export-data-status.run.js';
 import { runLiveExportCommand } from './export-data-from-source.live.js';
@@ -24,6 +25,11 @@ const METRICS_INTERVAL_ENV = 'GODWIT_EXPORT_METRICS_INTERVAL_MS';
 export async function run(context: CommandContext): Promise<void> {
   const { exportDir, store, terminal, logger, settings } = context;
   if (exportDir === undefined || store === undefined) throw new Error('export data from source runs in an export directory');
+  // Started side by side with export schema: the source catalog it records must be complete.
+  await waitWhileRunning(exportDir, 'export-schema', context.signal, (line) => {
+    logger.info(line);
+    terminal.note(`export data from source: ${line}`);
+  });
   if (settings.options.string('export-type') === 'snapshot-and-changes') {
     await runLive(context, store);
     return;

@@ -9,6 +9,7 @@ import { postgresLoaderSessions } from '../../engines/postgres/snapshot/loader-s
 import { logLineProgress, terminalProgress } from '../../snapshot/import/progress-renderers.js';
 import { listQueueImporters } from '../../state/queue-store.js';
 import { snapshotRunKind } from '../../state/snapshot-store.js';
+import { waitWhileRunning } from '../../state/wait-for-command.js';
 import type { CommandContext } from '../command-context.js';
 
 /** The action of `godwit import data to target` (the spec is in import-data-to-target.ts). */
@@ -20,6 +21,11 @@ export async function run(context: CommandContext): Promise<void> {
   if (truncate && !settings.options.bool('start-clean')) {
     throw new UsageError('--truncate-tables works only together with --start-clean.', { hint: 'Add --start-clean to start the import over.' });
   }
+  // Started side by side with import schema: the tables must exist before the first batch.
+  await waitWhileRunning(exportDir, 'import-schema', context.signal, (line) => {
+    logger.info(line);
+    terminal.print(`import data to target: ${line}`);
+  });
   const connection = await context.connect('target');
   const target = connection.settings;
   try {

@@ -3,12 +3,18 @@
 import { GodwitError, UsageError } from '../../core/errors.js';
 import { displayIdent } from '../../core/identifiers.js';
 import { dropSchemas, importSchema, schemasToDropForStartClean } from '../../schema/import/import-schema.js';
+import { waitWhileRunning } from '../../state/wait-for-command.js';
 import type { CommandContext } from '../command-context.js';
 
 /** The action of `godwit import schema` (the spec is in import-schema.ts). */
 export async function run(context: CommandContext): Promise<void> {
   const { exportDir, store, settings, terminal, logger } = context;
   if (exportDir === undefined || store === undefined) throw new Error('import schema runs in an export directory');
+  // Started side by side with export schema: the schema files must be complete.
+  await waitWhileRunning(exportDir, 'export-schema', context.signal, (line) => {
+    logger.info(line);
+    terminal.print(`import schema: ${line}`);
+  });
   const connection = await context.connect('target');
   try {
     if (settings.options.bool('start-clean')) {
