@@ -58,7 +58,10 @@ async function godwitCopy(source: EmbeddedServer, target: EmbeddedServer, databa
 /** Resolves once `command` holds its lock in `dir` (it has started), or once it has ended. */
 async function lockTaken(dir: ExportDir, command: string, running: Promise<Timed>): Promise<void> {
   let ended = false;
-  void running.finally(() => (ended = true));
+  running.then(
+    () => (ended = true),
+    () => (ended = true),
+  );
   while (!ended && !isLockHeld(dir, command)) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
