@@ -33,7 +33,7 @@ export function formatLsn(lsn: Lsn): string {
     // Twice per captured transaction: plain numbers are much cheaper than bigint shifts and masks.
     const value = Number(lsn);
     const high = Math.floor(value / TWO_POW_32);
-    return `${high.toString(16).toUpperCase()}/${(value - high * TWO_POW_32).toString(16).toUpperCase()}`;
+    return `${hex32(high)}/${hex32(value - high * TWO_POW_32)}`;
   }
   const high = lsn >> 32n;
   const low = lsn & 0xffff_ffffn;
@@ -42,6 +42,15 @@ export function formatLsn(lsn: Lsn): string {
 
 const MAX_SAFE_LSN = BigInt(Number.MAX_SAFE_INTEGER);
 const TWO_POW_32 = 0x1_0000_0000;
+const HEX_DIGITS = '0123456789ABCDEF';
+
+/** Upper-case hexadecimal of 0 ..= 2^32 - 1: toString(16) takes V8's slow any-radix path and toUpperCase a second string. */
+function hex32(value: number): string {
+  if (value === 0) return '0';
+  let text = '';
+  for (let rest = value; rest > 0; rest = Math.floor(rest / 16)) text = (HEX_DIGITS[rest % 16] as string) + text;
+  return text;
+}
 
 /** Orders two LSNs of the same slot: negative, zero or positive, like a sort comparator. */
 export function compareLsn(a: Lsn, b: Lsn): -1 | 0 | 1 {

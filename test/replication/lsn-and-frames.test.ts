@@ -24,6 +24,10 @@ describe('LSN', () => {
     expect(formatLsn(0x16_b374_d848n)).toBe('16/B374D848');
     expect(formatLsn(0n)).toBe('0/0');
     expect(formatLsn(parseLsn('1/ABCDEF'))).toBe('1/ABCDEF');
+    expect(formatLsn(0xffff_ffff_ffff_ffffn)).toBe('FFFFFFFF/FFFFFFFF');
+    for (const lsn of [0x1_0000_0000n, 0xffff_ffffn, 0x1f_ffff_ffff_ffffn, 0x20_0000_0000_0000n, 0x9_0000_000an]) {
+      expect(formatLsn(lsn)).toBe(`${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffff_ffffn).toString(16).toUpperCase()}`);
+    }
   });
 
   it('refuses what is not an LSN', () => {

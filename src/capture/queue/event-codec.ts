@@ -19,6 +19,7 @@
 // commit LSN of the last event, so an event costs little more than its values' strings.
 
 import { UNCHANGED, type ChangeEvent, type ChangeInput, type ChangeOp, type ColumnValue, type QueueStream, type TableName } from '../../core/change-event.js';
+import { copyBytes } from './segment-format.js';
 
 const OP_CODES = new Map<string, string>([
   ['insert', 'I'],
@@ -104,7 +105,7 @@ export class ChangeEncoder {
     const cached = known?.find((entry) => entry.keyColumns === change.keyColumns && entry.columns === change.columns);
     if (cached !== undefined) {
       this.ensure(cached.bytes.length);
-      cached.bytes.copy(this.buffer, this.offset);
+      copyBytes(cached.bytes, 0, cached.bytes.length, this.buffer, this.offset);
       this.offset += cached.bytes.length;
       this.buffer.writeUInt16LE(cached.bytes.length, 2);
       return;
@@ -222,6 +223,8 @@ const MAX_SHAPES = 256;
 /** Decodes version 2 payloads; keeps the shapes it met so events share their names. */
 export class ChangeDecoder {
   private readonly shapes = new Map<number, Shape[]>();
+  /** The shapes met last, most recent first (a transaction's events usually take turns among a few tables). */
+  private readonly recent: Shape[] = [];
   private readonly reader = new PayloadReader(Buffer.alloc(0), 0, 0);
   private shapeCount = 0;
   private lastLsnBytes: Buffer = Buffer.alloc(0);
@@ -253,6 +256,19 @@ export class ChangeDecoder {
   }
 
   private shape(source: Buffer, start: number, end: number): Shape {
+    // The shapes met last, compared byte by byte here: cheaper than hashing and a Buffer.compare call into C++.
+    const recent = this.recent;
+    for (let i = 0; i < recent.length; i++) {
+      const candidate = recent[i] as Shape;
+      if (sameBytes(candidate.bytes, source, start, end)) return candidate;
+    }
+    const found = this.knownShape(source, start, end);
+    if (recent.length >= RECENT_SHAPES) recent.pop();
+    recent.unshift(found);
+    return found;
+  }
+
+  private knownShape(source: Buffer, start: number, end: number): Shape {
     let hash = end - start;
     for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + (source[i] as number)) | 0;
     const candidates = this.shapes.get(hash);
@@ -268,6 +284,7 @@ export class ChangeDecoder {
     const shape: Shape = { bytes: Buffer.from(source.subarray(start, end)), table: { schema, name }, keyColumns, columns };
     if (this.shapeCount >= MAX_SHAPES) {
       this.shapes.clear();
+      this.recent.length = 0;
       this.shapeCount = 0;
     }
     const list = this.shapes.get(hash);
@@ -278,12 +295,22 @@ export class ChangeDecoder {
   }
 
   private lsn(source: Buffer, start: number, end: number): string {
-    const last = this.lastLsnBytes;
-    if (last.length === end - start && source.compare(last, 0, last.length, start, end) === 0) return this.lastLsn;
+    if (sameBytes(this.lastLsnBytes, source, start, end)) return this.lastLsn;
     this.lastLsnBytes = Buffer.from(source.subarray(start, end));
     this.lastLsn = source.toString('latin1', start, end);
     return this.lastLsn;
   }
+}
+
+/** Shapes checked byte by byte before the hash lookup. */
+const RECENT_SHAPES = 8;
+
+/** True when `known` holds exactly the bytes `source` [start, end) (short runs: a JS loop beats a call into C++). */
+function sameBytes(known: Buffer, source: Buffer, start: number, end: number): boolean {
+  const length = known.length;
+  if (length !== end - start) return false;
+  for (let i = length - 1; i >= 0; i--) if (known[i] !== source[start + i]) return false;
+  return true;
 }
 
 function readValues(reader: PayloadReader): ColumnValue[] {

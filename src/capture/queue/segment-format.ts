@@ -97,12 +97,24 @@ export function checksum(source: Buffer, start: number, end: number): number {
   return (c ^ -1) >>> 0;
 }
 
+/** Runs up to this length are copied by a JavaScript loop: Buffer.copy costs more than that in calls and views. */
+const SMALL_COPY = 256;
+
+/** Copies `source` [start, end) to `target` at `at` (the caller made room); once per queued event, so short runs stay in JavaScript. */
+export function copyBytes(source: Buffer, start: number, end: number, target: Buffer, at: number): void {
+  if (end - start > SMALL_COPY) {
+    source.copy(target, at, start, end);
+    return;
+  }
+  for (let i = start, j = at; i < end; i++, j++) target[j] = source[i] as number;
+}
+
 /** Frames the first `payloadBytes` bytes of `payload` at `offset` of `target`. */
 export function writeRecord(target: Buffer, offset: number, vsn: number, payload: Buffer, payloadBytes: number): void {
   target.writeUInt32LE(payloadBytes, offset + 4);
   target.writeUInt32LE(vsn % TWO_POW_32, offset + 8);
   target.writeUInt32LE(Math.floor(vsn / TWO_POW_32), offset + 12);
-  payload.copy(target, offset + RECORD_HEADER_SIZE, 0, payloadBytes);
+  copyBytes(payload, 0, payloadBytes, target, offset + RECORD_HEADER_SIZE);
   target.writeUInt32LE(checksum(target, offset + 4, offset + RECORD_HEADER_SIZE + payloadBytes), offset);
 }
 

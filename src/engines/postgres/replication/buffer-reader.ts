@@ -23,6 +23,21 @@ export class BufferReader {
     return this;
   }
 
+  /** The message and the read position, for a decoder that scans a run of fields itself (then calls seek). */
+  get source(): Buffer {
+    return this.buffer;
+  }
+
+  get position(): number {
+    return this.offset;
+  }
+
+  /** Moves the read position to `offset` of the message (after a scan of the fields before it). */
+  seek(offset: number): void {
+    if (offset < 0 || offset > this.buffer.length) throw this.truncated(`a position ${offset} outside the message`);
+    this.offset = offset;
+  }
+
   /** Bytes not read yet. */
   get remaining(): number {
     return this.buffer.length - this.offset;

@@ -172,6 +172,7 @@ function readTuple(reader: BufferReader, relation: RelationInfo): TupleData {
     );
   }
   const values: TupleData = new Array(count);
+  if (readAsciiTuple(reader, values)) return values;
   for (let i = 0; i < count; i++) {
     const kind = reader.uint8();
     switch (kind) {
@@ -192,6 +193,55 @@ function readTuple(reader: BufferReader, relation: RelationInfo): TupleData {
     }
   }
   return values;
+}
+
+type FastBuffer = Buffer & { latin1Slice?(start: number, end: number): string };
+
+/**
+ * The usual row (NULLs, unchanged TOAST values and ASCII text, well formed) read with one string for
+ * the whole row and a slice of it per value: a Buffer-to-string call per value cost a tenth of the
+ * capture's time. Fills `values` and moves the reader past the row, or returns false having moved
+ * nothing (anything else: UTF-8 or binary values, a row cut short), for the general loop to read.
+ */
+function readAsciiTuple(reader: BufferReader, values: TupleData): boolean {
+  const buffer = reader.source as FastBuffer;
+  const start = reader.position;
+  const end = buffer.length;
+  const count = values.length;
+  let at = start;
+  for (let i = 0; i < count; i++) {
+    if (at >= end) return false;
+    const kind = buffer[at] as number;
+    if (kind === 0x74) {
+      if (at + 5 > end) return false;
+      const length = buffer.readInt32BE(at + 1);
+      at += 5;
+      if (length < 0 || at + length > end) return false;
+      for (let j = at; j < at + length; j++) if ((buffer[j] as number) >= 0x80) return false;
+      at += length;
+    } else if (kind === 0x6e || kind === 0x75) {
+      at += 1;
+    } else {
+      return false;
+    }
+  }
+  // Latin-1 is UTF-8 for ASCII; the kind bytes and lengths in between are simply not sliced.
+  const text = buffer.latin1Slice !== undefined ? buffer.latin1Slice(start, at) : buffer.toString('latin1', start, at);
+  let pos = start;
+  for (let i = 0; i < count; i++) {
+    const kind = buffer[pos] as number;
+    if (kind === 0x74) {
+      const length = buffer.readInt32BE(pos + 1);
+      pos += 5;
+      values[i] = text.slice(pos - start, pos - start + length);
+      pos += length;
+    } else {
+      values[i] = kind === 0x6e ? null : UNCHANGED_TOAST;
+      pos += 1;
+    }
+  }
+  reader.seek(at);
+  return true;
 }
 
 function expectByte(reader: BufferReader, expected: string, where: string): void {
