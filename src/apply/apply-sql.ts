@@ -75,21 +75,25 @@ function escapeElement(character: string): string {
   return character === '\\' ? '\\\\\\\\' : character === '"' ? '\\\\"' : "''";
 }
 
-/** A text[] literal of `values` (NULL stays NULL, every other element quoted), as an E'' string with its cast. */
+/**
+ * Elements written without double quotes: array_in takes them verbatim (no whitespace to trim, no
+ * backslash, brace, comma or quote), so only the spelling NULL needs quotes. Most values (numbers,
+ * dates, identifiers) are like that; two bytes less each on the wire and in the target's parser.
+ */
+const BARE = /^[\w.:+-]+$/;
+
+function element(value: string): string {
+  if (BARE.test(value)) return value.length === 4 && value.toUpperCase() === 'NULL' ? `"${value}"` : value;
+  return `"${ESCAPED.test(value) ? value.replace(ESCAPED_ALL, escapeElement) : value}"`;
+}
+
+/** A text[] literal of `values` (NULL stays NULL, other elements bare or quoted), as an E'' string with its cast. */
 export function textArrayLiteral(values: readonly SqlValue[]): string {
-  // Usually no NULL and nothing to escape: one join, one flat string.
-  let plain = true;
-  for (let i = 0; i < values.length && plain; i++) {
-    const value = values[i] ?? null;
-    plain = value !== null && !ESCAPED.test(value);
-  }
-  if (plain && values.length > 0) return `E'{"${values.join('","')}"}'::text[]`;
   let text = "E'{";
   for (let i = 0; i < values.length; i++) {
     const value = values[i] ?? null;
     if (i > 0) text += ',';
-    if (value === null) text += 'NULL';
-    else text += `"${ESCAPED.test(value) ? value.replace(ESCAPED_ALL, escapeElement) : value}"`;
+    text += value === null ? 'NULL' : element(value);
   }
   return `${text}}'::text[]`;
 }
