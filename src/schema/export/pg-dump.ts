@@ -19,7 +19,7 @@
 
 import { execFile, spawn } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { access, mkdir, open, readdir, realpath, rename, rm } from 'node:fs/promises';
 import { basename, delimiter, dirname, join } from 'node:path';
 import type { DatabaseSettings } from '../../core/database-settings.js';
 import { ExitCode, GodwitError } from '../../core/errors.js';
@@ -92,9 +92,20 @@ export async function pgDumpCandidates(
   }
   const usable: string[] = [];
   for (const file of new Set(found)) {
+    // Debian's pg_wrapper (a Perl script behind /usr/bin/pg_dump) only picks one of the versioned
+    // binaries listed after it: going to them directly saves a Perl start-up per call.
+    if (options.installDirs !== false && (await isDebianWrapper(file))) continue;
     if (await isExecutable(file)) usable.push(file);
   }
   return usable;
+}
+
+async function isDebianWrapper(file: string): Promise<boolean> {
+  try {
+    return basename(await realpath(file)) === 'pg_wrapper';
+  } catch {
+    return false;
+  }
 }
 
 async function versionedDirs(parent: string, toPath: (major: string) => string, pattern = /^(\d+)$/): Promise<string[]> {
