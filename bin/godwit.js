@@ -15,15 +15,4 @@ if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('godwit is not built: run `npm ci` (or `npm run build`) in the godwit folder first.\n');
   process.exit(2);
 }
-// Node 20 has no global navigator (Node 21 added it). Without one, pg probes `Response` to tell whether
-// it runs in Cloudflare Workers, and that loads Node's bundled fetch implementation: about 20 ms of CPU
-// at every start, in both live processes. Node 21+ defines exactly this shape.
-if (globalThis.navigator === undefined) {
-  Object.defineProperty(globalThis, 'navigator', {
-    value: { userAgent: `Node.js/${process.versions.node.split('.')[0]}` },
-    writable: true,
-    configurable: true,
-    enumerable: false,
-  });
-}
 await import(entry.href);
