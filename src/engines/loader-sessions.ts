@@ -2,13 +2,20 @@
 // streams COPY data through it and never sees a concrete driver (postgres-loader-sessions.ts is the
 // node-postgres one). Every session handed out is already prepared for loading (invariant 8).
 
-import type { Readable } from 'node:stream';
 import type { SqlSession } from './sql-session.js';
+
+/** The bytes of one COPY FROM STDIN, read on demand into the driver's buffers. */
+export interface CopySource {
+  /** Fills `target` from `offset` on (at most to its end); returns how many bytes, 0 at the end. Throws when the data is damaged. */
+  readInto(target: Buffer, offset: number): number;
+  /** Releases what the source holds (open files); called once the COPY ended, however it ended. */
+  close(): void;
+}
 
 /** One session borrowed from the set; give it back with release(). */
 export interface LoaderSession extends SqlSession {
-  /** Runs `COPY ... FROM STDIN`, streaming `data` (in the format the statement names) to the server; rejects with the server's error. */
-  copyIn(copySql: string, data: Readable): Promise<void>;
+  /** Runs `COPY ... FROM STDIN` with the bytes of `data` (in the format the statement names); rejects with the server's error or the source's. */
+  copyIn(copySql: string, data: CopySource): Promise<void>;
   /** Returns the session; with an error it is closed instead of reused (connection lost, unknown state). */
   release(broken?: Error): void;
 }

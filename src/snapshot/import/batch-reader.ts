@@ -1,22 +1,19 @@
-// Reads a batch's byte range of a chunk file as the Readable that COPY FROM STDIN consumes, and
-// checks it against the row index on the way: the CRC-32 of each segment is computed as its bytes
-// pass, and the stream fails at the first segment whose CRC or length differs. A failed stream aborts
-// the COPY, so the batch's transaction never commits: a damaged file cannot leave damaged rows behind.
-// Binary tuples get the binary COPY header and trailer around them.
+// Reads a batch's byte range of a chunk file for COPY FROM STDIN, and checks it against the row index
+// on the way: the CRC-32 of each segment is computed as its bytes pass, and reading fails at the first
+// segment whose CRC or length differs. A failed read aborts the COPY (CopyFail), so the batch's
+// transaction never commits: a damaged file cannot leave damaged rows behind. Binary tuples get the
+// binary COPY header and trailer around them.
 //
-// Reads are synchronous, 64 kB at a time into fresh buffers (the socket may hold each one until it
-// is sent): a page-cache read is a memory copy, and going through fs.ReadStream, a verifying
-// Transform and an async generator cost about 10% more CPU for the same bytes (import data of
-// pgbench scale 30: 0.74-0.78 s instead of 0.83-0.89 s).
+// Reads are synchronous, straight into the COPY's own reused buffers (CopySource): a page-cache read
+// is a memory copy, and fs.ReadStream, a verifying Transform and an async generator cost about 10%
+// more CPU for the same bytes (import data of pgbench scale 30: 0.74-0.78 s instead of 0.83-0.89 s).
 
 import { closeSync, openSync, readSync } from 'node:fs';
-import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../../core/copy-binary-format.js';
+import type { CopySource } from '../../engines/loader-sessions.js';
 import type { SnapshotFileFormat } from '../../engines/snapshot-engine.js';
 import { damagedChunk } from '../chunk-index.js';
-
-const PIECE_BYTES = 64 * 1024;
 
 /** Where a batch's bytes are and what its row index says they are. */
 export interface BatchBytes {
@@ -31,62 +28,56 @@ export interface BatchBytes {
 }
 
 /** The batch's bytes, verified, framed for COPY in the file's format. */
-export class BatchReader extends Readable {
+export class BatchReader implements CopySource {
   private fd: number | undefined;
   private position: number;
   private headerPending: boolean;
+  private trailerPending: boolean;
   private segment = 0;
   private inSegment = 0;
   private crc = 0;
 
   constructor(private readonly batch: BatchBytes) {
-    super({ highWaterMark: PIECE_BYTES });
     this.position = batch.start;
     this.headerPending = batch.format === 'binary';
+    this.trailerPending = batch.format === 'binary';
   }
 
-  override _read(): void {
-    try {
-      if (this.headerPending) {
-        this.headerPending = false;
-        if (!this.push(BINARY_COPY_HEADER)) return;
+  readInto(target: Buffer, offset: number): number {
+    let at = offset;
+    if (this.headerPending) {
+      this.headerPending = false;
+      at += BINARY_COPY_HEADER.copy(target, at);
+    }
+    if (this.position < this.batch.end && at < target.length) {
+      this.fd ??= openSync(this.batch.path, 'r');
+      const want = Math.min(target.length - at, this.batch.end - this.position);
+      let filled = 0;
+      while (filled < want) {
+        const read = readSync(this.fd, target, at + filled, want - filled, this.position + filled);
+        if (read === 0) throw damagedChunk(this.batch, `it ends at offset ${this.position + filled}, before the end its row index records`);
+        filled += read;
       }
-      while (this.position < this.batch.end) {
-        const piece = this.readPiece();
-        this.verify(piece);
-        this.position += piece.length;
-        if (!this.push(piece)) return;
-      }
-      this.close();
+      this.verify(target.subarray(at, at + filled));
+      this.position += filled;
+      at += filled;
+    }
+    if (this.position >= this.batch.end) {
       if (this.segment !== this.batch.segments.length) {
         throw damagedChunk(this.batch, `it ends at offset ${this.position}, before the end its row index records`);
       }
-      if (this.batch.format === 'binary') this.push(BINARY_COPY_TRAILER);
-      this.push(null);
-    } catch (error) {
-      this.destroy(error as Error);
+      if (this.trailerPending && target.length - at >= BINARY_COPY_TRAILER.length) {
+        this.trailerPending = false;
+        at += BINARY_COPY_TRAILER.copy(target, at);
+      }
     }
+    return at - offset;
   }
 
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    try {
-      this.close();
-    } catch {
-      // The stream's own error (if any) is the one worth reporting.
-    }
-    callback(error);
-  }
-
-  private readPiece(): Buffer {
-    this.fd ??= openSync(this.batch.path, 'r');
-    const piece = Buffer.allocUnsafeSlow(Math.min(PIECE_BYTES, this.batch.end - this.position));
-    let filled = 0;
-    while (filled < piece.length) {
-      const read = readSync(this.fd, piece, filled, piece.length - filled, this.position + filled);
-      if (read === 0) throw damagedChunk(this.batch, `it ends at offset ${this.position + filled}, before the end its row index records`);
-      filled += read;
-    }
-    return piece;
+  close(): void {
+    const fd = this.fd;
+    this.fd = undefined;
+    if (fd !== undefined) closeSync(fd);
   }
 
   /** Runs the segment CRCs over `piece`, which starts at this.position; throws at the first mismatch. */
@@ -111,11 +102,5 @@ export class BatchReader extends Readable {
         this.crc = 0;
       }
     }
-  }
-
-  private close(): void {
-    const fd = this.fd;
-    this.fd = undefined;
-    if (fd !== undefined) closeSync(fd);
   }
 }

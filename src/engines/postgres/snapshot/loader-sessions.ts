@@ -1,14 +1,12 @@
 // node-postgres sessions for the snapshot import: a pg.Pool whose every connection is switched to
 // `session_replication_role = replica` before first use (invariant 8: triggers and foreign-key
-// actions that already ran on the source must not run again), and COPY FROM STDIN streamed with
-// pg-copy-streams. Belongs with the engines (src/engines/postgres) once the lead moves it there.
+// actions that already ran on the source must not run again), and COPY FROM STDIN fed from
+// the chunk files through reused buffers (copy-in-source.ts). Belongs with the engines (src/engines/postgres) once the lead moves it there.
 
-import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { NotReadyError } from '../../../core/errors.js';
-import type { LoaderSession, LoaderSessions } from '../../loader-sessions.js';
+import type { CopySource, LoaderSession, LoaderSessions } from '../../loader-sessions.js';
+import { CopyInFromSource } from './copy-in-source.js';
 
 /** What the target must allow, said once, when the user may not set session_replication_role. */
 export function replicationRoleRefusal(user: string, database: string, cause: unknown): NotReadyError {
@@ -60,9 +58,10 @@ export function postgresLoaderSessions(
           const result = await client.query(text, params);
           return { rows: result.rows as R[] };
         },
-        async copyIn(copySql: string, data: Readable): Promise<void> {
-          const stream = client.query(copyFrom(copySql));
-          await pipeline(data, stream);
+        async copyIn(copySql: string, data: CopySource): Promise<void> {
+          const copy = new CopyInFromSource(copySql, data);
+          client.query(copy as unknown as pg.Submittable);
+          await copy.done;
         },
         release(broken?: Error): void {
           if (released) return;
