@@ -70,13 +70,16 @@ describe('export data from source: consistency and crashes', () => {
     const { db, exportDir } = await bigSource('snapx_sigkill', 100_000);
     const args = exportDataArgs(exportDir, db, ['--parallel-jobs', '3']);
     // One kill early (while starting or planning), then kills a random moment after some progress.
-    const early = startGodwit(args, SLOW);
+    // Slower chunks than SLOW: since the export writes its files on the main thread it can finish a
+    // 100,000-row table between two kills, and this test needs several kills after progress.
+    const slower = { ...SLOW, GODWIT_TEST_CHUNK_DELAY_MS: '150' };
+    const early = startGodwit(args, slower);
     await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 400));
     early.child.kill('SIGKILL');
     await early.done;
     let killsAfterProgress = 0;
     for (let round = 0; round < 4; round++) {
-      const running = startGodwit(args, SLOW);
+      const running = startGodwit(args, slower);
       let exited = false;
       void running.done.then(() => (exited = true));
       const before = exportedChunkCount(exportDir);
