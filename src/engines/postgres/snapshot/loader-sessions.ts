@@ -1,7 +1,7 @@
 // node-postgres sessions for the snapshot import: a pg.Pool whose every connection is switched to
 // `session_replication_role = replica` before first use (invariant 8: triggers and foreign-key
-// actions that already ran on the source must not run again), and COPY FROM STDIN fed from
-// the chunk files through reused buffers (copy-in-source.ts). Belongs with the engines (src/engines/postgres) once the lead moves it there.
+// actions that already ran on the source must not run again), and COPY FROM STDIN fed from the
+// chunk files through reused buffers (copy-in-source.ts).
 
 import type pg from 'pg';
 import { NotReadyError } from '../../../core/errors.js';
