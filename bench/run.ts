@@ -2,14 +2,15 @@
 // DESIGN.md section 9 side by side with the established tools, printing times and ratios.
 // Snapshot part: BENCH_SCALE (default 30), BENCH_JOBS (default 2) and BENCH_ROUNDS (default 3, medians
 // are shown) change the size, the parallelism and the repetitions. Changes part: BENCH_CHANGES_SCALE
-// (default 10) and BENCH_BACKLOG_SECONDS (default 20) change the pgbench size and the backlog's length.
+// (default 10) and BENCH_BACKLOG_SECONDS (default 20) change the pgbench size and the backlog's length,
+// BENCH_CHANGES_ROUNDS (default 3) the catch-ups per side (the median is shown).
 // BENCH_ONLY=snapshot or BENCH_ONLY=changes runs one part.
 import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Table from 'cli-table3';
 import { startEmbeddedServer } from '../src/embedded/embedded-server.js';
-import { runChangesBenchmark } from './changes-bench.js';
+import { catchUpRate, runChangesBenchmark } from './changes-bench.js';
 import { runSnapshotBenchmark } from './snapshot-bench.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? 30);
@@ -17,6 +18,7 @@ const jobs = Number(process.env.BENCH_JOBS ?? 2);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const changesScale = Number(process.env.BENCH_CHANGES_SCALE ?? 10);
 const backlogSeconds = Number(process.env.BENCH_BACKLOG_SECONDS ?? 20);
+const changesRounds = Number(process.env.BENCH_CHANGES_ROUNDS ?? 3);
 const only = process.env.BENCH_ONLY;
 if (only !== undefined && only !== 'snapshot' && only !== 'changes') throw new Error(`BENCH_ONLY must be snapshot or changes, not ${only}`);
 const base = mkdtempSync(join(tmpdir(), 'godwit-bench-servers-'));
@@ -38,9 +40,8 @@ try {
     process.stdout.write(`pgbench scale ${scale}, PostgreSQL 15 -> 17, ${jobs} jobs, median of ${rounds} rounds\n${table.toString()}\n`);
   }
   if (only !== 'snapshot') {
-    const results = await runChangesBenchmark(source, target, { scale: changesScale, backlogSeconds, jobs });
-    const rate = (r: (typeof results)[number]): number | undefined =>
-      r.backlogTransactions !== undefined && r.seconds !== undefined && r.seconds > 0 ? r.backlogTransactions / r.seconds : undefined;
+    const results = await runChangesBenchmark(source, target, { scale: changesScale, backlogSeconds, jobs, rounds: changesRounds });
+    const rate = catchUpRate;
     const table = new Table({ head: ['change catch-up', 'backlog transactions', 'catch-up seconds', 'transactions/s', 'peak RSS MB', 'note'] });
     for (const r of results) {
       const memory = r.peakRssMb === undefined ? '-' : `import ${r.peakRssMb.importer.toFixed(0)}, export ${r.peakRssMb.exporter.toFixed(0)}`;
@@ -52,7 +53,7 @@ try {
     const nativeRate = native === undefined ? undefined : rate(native);
     const ratio = godwitRate !== undefined && nativeRate !== undefined ? `${(godwitRate / nativeRate).toFixed(2)} (goal >= 1.0)` : 'n/a (a side failed)';
     process.stdout.write(
-      `pgbench scale ${changesScale} (+ primary key on pgbench_history), backlog of pgbench -c 4 -j 2 -T ${backlogSeconds} -n, PostgreSQL 15 -> 17\n` +
+      `pgbench scale ${changesScale} (+ primary key on pgbench_history), backlog of pgbench -c 4 -j 2 -T ${backlogSeconds} -n, PostgreSQL 15 -> 17, median of ${changesRounds} rounds\n` +
         `${table.toString()}\ncatch-up transactions/s, godwit / native: ${ratio}\n`,
     );
   }
