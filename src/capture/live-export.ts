@@ -31,6 +31,7 @@ import { assertCaptureReady, type ReadinessReport } from '../engines/capture-rea
 import type { DatabaseConnection } from '../engines/postgres/connect.js';
 import { postgresCaptureReadiness } from '../engines/postgres/readiness/index.js';
 import { ReplicationConnection } from '../engines/postgres/replication/index.js';
+import { waitForSlotRelease } from '../engines/postgres/replication/slot-state.js';
 import { openSlotSnapshotSource, slotSnapshotEngine } from '../engines/postgres/snapshot/slot-snapshot-source.js';
 import type { SnapshotEngine } from '../engines/snapshot-engine.js';
 import type { SourceCatalog } from '../engines/source-catalog.js';
@@ -54,6 +55,9 @@ import { ExportRates, type LiveExportMetrics } from './live-metrics.js';
 import { captureCutover, dropCaptureObjects, streamChanges, type CaptureObjects } from './stream-changes.js';
 
 const STREAM = 'source-to-target' as const;
+
+/** How long a resuming export waits for its slot to be released by a stopped exporter's session before refusing it as in use. */
+const SLOT_RELEASE_WAIT_MS = 20_000;
 
 /** The slot and publication of a migration: `godwit_` and the first 12 hex digits of its id (valid, lower case, short). */
 export function liveExportNames(migrationId: string): { slotName: string; publicationName: string } {
@@ -136,6 +140,12 @@ export async function runLiveExport(options: LiveExportOptions): Promise<LiveExp
   // 1. Readiness, then (first run) the record and the publication, on one ordinary connection.
   const connection = await options.connect();
   try {
+    if (resume) {
+      await waitForSlotRelease(connection.client, names.slotName, {
+        timeoutMs: SLOT_RELEASE_WAIT_MS,
+        onWait: (pid) => logger.info(`waiting up to ${SLOT_RELEASE_WAIT_MS / 1000} s for replication slot ${names.slotName} to be released by process ${pid ?? '?'} (the session of a stopped exporter ends by itself)`),
+      });
+    }
     const report = await postgresCaptureReadiness(connection.client, connection.server, { role: 'source' }).checkCaptureReadiness({
       tables: selected.map((t) => ({ schema: t.schema, name: t.name })),
       slotName: names.slotName,

@@ -2,13 +2,14 @@
 // session while the creating connection stays idle, then the stream from the consistent point
 // carries exactly what the snapshot does not (invariant 1 at the engine level); the older
 // EXPORT_SNAPSHOT syntax; dropping; and the typed errors for a missing slot, a slot in use, an
-// existing slot and a missing publication.
+// existing slot and a missing publication; and waiting for a slot a stopped session still holds.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GodwitError } from '../../src/core/errors.js';
 import { formatLsn } from '../../src/core/lsn.js';
 import { createSlotCommand } from '../../src/engines/postgres/replication/replication-commands.js';
 import { ReplicationConnection, ReplicationError } from '../../src/engines/postgres/replication/index.js';
+import { waitForSlotRelease } from '../../src/engines/postgres/replication/slot-state.js';
 import { createDatabase, databaseSettings, dropDatabase, query, runSql, servers } from '../harness/index.js';
 import { dropSlots, insertedIds, openReplication, readTransactions, slotRow, source, uniqueSlotName, withSourceSession } from './helpers.js';
 
@@ -177,5 +178,27 @@ describe('replication slots', () => {
     );
     expect(error).toMatchObject({ reason: 'server-error', sqlState: '42704' });
     expect(error.message).toContain('publication "godwit_no_such_pub" does not exist');
+  });
+
+  it('a resuming exporter waits for a slot still held by a stopped session, and only for a while', async () => {
+    const creator = await open();
+    const slot = newSlotName('slot_release');
+    await creator.createSlot(slot);
+    creator.releaseSnapshot();
+    const holder = await open();
+    await holder.startReplication({ slotName: slot, startLsn: 0n, publicationNames: ['godwit_pub'] });
+    const pids: (number | undefined)[] = [];
+    const stillHeld = await withSourceSession(db, (client) =>
+      waitForSlotRelease(client, slot, { timeoutMs: 300, onWait: (pid) => pids.push(pid) }),
+    );
+    expect(stillHeld?.active).toBe(true);
+    expect(pids).toHaveLength(1);
+    expect(pids[0]).toBe(stillHeld?.activePid);
+
+    setTimeout(() => void holder.close(), 400);
+    const started = Date.now();
+    const released = await withSourceSession(db, (client) => waitForSlotRelease(client, slot, { timeoutMs: 15_000 }));
+    expect(released?.active).toBe(false);
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 });

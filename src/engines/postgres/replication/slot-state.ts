@@ -59,6 +59,28 @@ export async function readSlotState(session: SimpleQuerySession, slotName: strin
   };
 }
 
+/**
+ * Waits while `slotName` is active, up to `timeoutMs`, and returns its last state. A restarted
+ * exporter meets this after a crash: the walsender of the killed process ends only once the server
+ * notices the closed connection (at once usually, at worst after wal_sender_timeout), and refusing
+ * the slot as "in use" in that moment would stop a restart that is about to work. `onWait` is called
+ * once, with the holder's pid, when there is something to wait for.
+ */
+export async function waitForSlotRelease(
+  session: SimpleQuerySession,
+  slotName: string,
+  options: { timeoutMs: number; pollMs?: number; onWait?: (pid: number | undefined) => void },
+): Promise<SlotState | undefined> {
+  const deadline = Date.now() + options.timeoutMs;
+  let state = await readSlotState(session, slotName);
+  if (state?.active === true) options.onWait?.(state.activePid);
+  while (state?.active === true && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
+    state = await readSlotState(session, slotName);
+  }
+  return state;
+}
+
 /** True when the server invalidated the slot: its WAL (or the catalog rows it needs) is gone. */
 export function isInvalidated(state: SlotState): boolean {
   return state.walStatus === 'lost' || state.invalidationReason !== undefined;
