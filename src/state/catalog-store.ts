@@ -19,6 +19,12 @@ import type {
 } from '../engines/source-catalog.js';
 import type { MigrationStore } from './store.js';
 
+/**
+ * The export-schema phase detail while it still runs but has recorded the catalog: a data export
+ * started side by side may go on from there (src/state/wait-for-command.ts).
+ */
+export const CATALOG_RECORDED = 'source catalog recorded';
+
 /** Replaces the whole recorded catalog with `catalog` in one transaction (a re-run of export schema starts over). */
 export function replaceSourceCatalog(store: MigrationStore, catalog: SourceCatalog): void {
   store.transaction((db) => {

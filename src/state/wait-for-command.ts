@@ -12,12 +12,19 @@ import { describeHolder, isLockHeld, readLockInfo } from './lock.js';
 const POLL_MS = 50;
 
 /**
- * Waits while `command` (a command slug such as `import-schema`) holds its lock in `dir`; calls
- * `onWait` once with a line to show when it has to wait. An abort ends the wait with a UsageError.
+ * Waits while `command` (a command slug such as `import-schema`) holds its lock in `dir`, or until
+ * `enough()` says what is needed of it is there; calls `onWait` once with a line to show when it has
+ * to wait. An abort ends the wait with a UsageError.
  */
-export async function waitWhileRunning(dir: ExportDir, command: string, signal: AbortSignal, onWait: (line: string) => void): Promise<void> {
+export async function waitWhileRunning(
+  dir: ExportDir,
+  command: string,
+  signal: AbortSignal,
+  onWait: (line: string) => void,
+  enough: () => boolean = () => false,
+): Promise<void> {
   let said = false;
-  while (isLockHeld(dir, command)) {
+  while (isLockHeld(dir, command) && !enough()) {
     if (!said) {
       const holder = readLockInfo(dir, command);
       onWait(`waiting for \`${command.replace(/-/g, ' ')}\` to finish${holder === undefined ? '' : ` (${describeHolder(holder)})`}`);

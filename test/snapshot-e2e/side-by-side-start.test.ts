@@ -1,8 +1,9 @@
 // The commands of a migration may be started side by side, as a DBA does in several terminals:
 // `import data to target` waits while `import schema` runs (the tables must exist before the first
-// batch); `export data from source` (the source catalog) and `import schema` (the schema files) wait
-// while `export schema` runs. Each waiting command says what it waits for, then does its whole job once the other ends.
-// The test holds the other command's lock itself (as a running command does), so the overlap is certain.
+// batch); `export data from source` waits while `export schema` runs until that run has recorded the
+// source catalog, and `import schema` (the schema files) until it ends. Each waiting command says
+// what it waits for, then does its whole job. The test holds the other command's lock itself (as a
+// running command does), so the overlap is certain.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,8 @@ import { connectionArgs, databasePair, harnessEnv, rowCount, sleep, waitUntil } 
 import { runGodwit, startGodwit, type RunningGodwit } from '../helpers/run-godwit.js';
 import { acquireCommandLock } from '../../src/state/lock.js';
 import { exportDirLayout } from '../../src/state/export-dir.js';
+import { CATALOG_RECORDED } from '../../src/state/catalog-store.js';
+import { openStore } from '../../src/state/store.js';
 
 const { source, target } = servers();
 const env = harnessEnv();
@@ -39,11 +42,17 @@ describe('commands started side by side', () => {
     expect(exporting.running.child.exitCode).toBeNull();
     expect(schemaImport.running.child.exitCode).toBeNull();
     expect(await rowCount(target, targetDb, 'items')).toBe(-1);
+    // Once the running export schema has recorded the source catalog, the data export goes on; the
+    // schema import still waits for the schema files, that is for export schema to end.
+    const store = openStore(layout.storeFile);
+    store.setPhaseStatus('export-schema', 'running', CATALOG_RECORDED);
+    store.close();
+    const exported = await exporting.running.done;
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(schemaImport.running.child.exitCode).toBeNull();
     exportSchemaLock.release();
-    for (const { running } of [exporting, schemaImport]) {
-      const result = await running.done;
-      expect(result.code, result.stderr).toBe(0);
-    }
+    const schemaImported = await schemaImport.running.done;
+    expect(schemaImported.code, schemaImported.stderr).toBe(0);
 
     // import schema "running": import data waits, then loads everything.
     const importSchemaLock = acquireCommandLock(layout, 'import-schema');

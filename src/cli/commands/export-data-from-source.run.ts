@@ -2,7 +2,7 @@
 // every selected table into data/, with progress and the export status table at the end.
 import { UsageError } from '../../core/errors.js';
 import { displayIdent } from '../../core/identifiers.js';
-import { readSourceCatalog } from '../../state/catalog-store.js';
+import { CATALOG_RECORDED, readSourceCatalog } from '../../state/catalog-store.js';
 import type { SnapshotChunk } from '../../state/snapshot-store.js';
 import type { MigrationStore } from '../../state/store.js';
 import { DEFAULT_CHUNK_PAGES } from '../../snapshot/export/chunk-plan.js';
@@ -25,11 +25,20 @@ const METRICS_INTERVAL_ENV = 'GODWIT_EXPORT_METRICS_INTERVAL_MS';
 export async function run(context: CommandContext): Promise<void> {
   const { exportDir, store, terminal, logger, settings } = context;
   if (exportDir === undefined || store === undefined) throw new Error('export data from source runs in an export directory');
-  // Started side by side with export schema: the source catalog it records must be complete.
-  await waitWhileRunning(exportDir, 'export-schema', context.signal, (line) => {
-    logger.info(line);
-    terminal.note(`export data from source: ${line}`);
-  });
+  // Started side by side with export schema: the source catalog this run of it records must be there.
+  await waitWhileRunning(
+    exportDir,
+    'export-schema',
+    context.signal,
+    (line) => {
+      logger.info(line);
+      terminal.note(`export data from source: ${line}`);
+    },
+    () => {
+      const phase = store.getPhaseStatus('export-schema');
+      return phase.state === 'running' && phase.detail === CATALOG_RECORDED;
+    },
+  );
   if (settings.options.string('export-type') === 'snapshot-and-changes') {
     await runLive(context, store);
     return;

@@ -2,6 +2,7 @@
 // catalog recorded in the store.
 import { postgresCatalogReader } from '../../engines/postgres/catalog/read-catalog.js';
 import { exportSchema } from '../../schema/export/export-schema.js';
+import { CATALOG_RECORDED } from '../../state/catalog-store.js';
 import type { CommandContext } from '../command-context.js';
 
 /** The action of `godwit export schema` (the spec is in export-schema.ts). */
@@ -21,6 +22,7 @@ export async function run(context: CommandContext): Promise<void> {
       applicationName: `godwit ${context.name}`,
       logger,
       signal: context.signal,
+      onCatalogRecorded: () => store.setPhaseStatus('export-schema', 'running', CATALOG_RECORDED),
     });
     const detail = `${summary.statements} statements, ${summary.tables} tables, ${summary.sequences} sequences`;
     store.setPhaseStatus('export-schema', 'done', detail);

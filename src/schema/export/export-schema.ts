@@ -28,6 +28,8 @@ export interface ExportSchemaInput {
   applicationName: string;
   logger: Logger;
   signal?: AbortSignal;
+  /** Called once the source catalog is in the store (before the schema files are written). */
+  onCatalogRecorded?: () => void;
 }
 
 /** What was exported, for the summary line. */
@@ -56,7 +58,9 @@ async function checkSchemasExist(session: SqlSession, schemas: readonly string[]
 export async function exportSchema(input: ExportSchemaInput): Promise<ExportSchemaSummary> {
   const { dir, store, settings, logger } = input;
   await checkSchemasExist(input.session, settings.schemas, settings.database);
-  const dump = await dumpSchema({
+  // The catalog is read while pg_dump runs and recorded at once: a data export started side by side
+  // waits only for it (onCatalogRecorded), not for the schema files.
+  const dumping = dumpSchema({
     settings,
     serverMajor: input.server.major,
     outputFile: dir.schemaDumpFile,
@@ -64,7 +68,17 @@ export async function exportSchema(input: ExportSchemaInput): Promise<ExportSche
     logger,
     signal: input.signal,
   });
+  let catalog: Awaited<ReturnType<typeof input.catalogReader.readCatalog>>;
+  try {
+    catalog = await input.catalogReader.readCatalog(settings.schemas);
+  } catch (error) {
+    await dumping.catch(() => undefined);
+    throw error;
+  }
+  const dump = await dumping;
   logger.info('pg_dump finished', { pgDump: dump.pgDump.versionText, durationMs: dump.durationMs });
+  replaceSourceCatalog(store, catalog);
+  input.onCatalogRecorded?.();
   const split = await splitSchemaDump(readFileSync(dump.file, 'utf8'), dump.file);
   const manifest = buildManifest(split, {
     createdAt: new Date().toISOString(),
@@ -72,9 +86,7 @@ export async function exportSchema(input: ExportSchemaInput): Promise<ExportSche
     pgDumpVersion: dump.pgDump.versionText,
     schemas: settings.schemas,
   });
-  const catalog = await input.catalogReader.readCatalog(settings.schemas);
   writeSchemaFiles(dir, split, manifest);
-  replaceSourceCatalog(store, catalog);
   return {
     statements: split.statementCount,
     files: split.files.map((file) => ({ path: file.path, statements: file.statements.length })),
