@@ -68,14 +68,21 @@ export async function exportSchema(input: ExportSchemaInput): Promise<ExportSche
     logger,
     signal: input.signal,
   });
+  // Handled from the start: pg_dump may fail (missing, too old) while the catalog is still being read.
+  const dumped = dumping.then(
+    (dump) => ({ dump }),
+    (error: unknown) => ({ error }),
+  );
   let catalog: Awaited<ReturnType<typeof input.catalogReader.readCatalog>>;
   try {
     catalog = await input.catalogReader.readCatalog(settings.schemas);
   } catch (error) {
-    await dumping.catch(() => undefined);
-    throw error;
+    const outcome = await dumped;
+    throw 'error' in outcome ? outcome.error : error;
   }
-  const dump = await dumping;
+  const outcome = await dumped;
+  if ('error' in outcome) throw outcome.error;
+  const { dump } = outcome;
   logger.info('pg_dump finished', { pgDump: dump.pgDump.versionText, durationMs: dump.durationMs });
   replaceSourceCatalog(store, catalog);
   input.onCatalogRecorded?.();
