@@ -20,15 +20,10 @@ export const REPORT_COLUMNS: [keyof DataMigrationRow, string][] = [
 ];
 
 /** The fall-back table's columns and their titles. */
-export const FALL_BACK_COLUMNS: [keyof FallBackRow, string][] = [
-  ['table', 'TABLE'],
-  ['exportedInserts', 'EXPORTED INSERTS'],
-  ['exportedUpdates', 'EXPORTED UPDATES'],
-  ['exportedDeletes', 'EXPORTED DELETES'],
-  ['importedInserts', 'IMPORTED INSERTS'],
-  ['importedUpdates', 'IMPORTED UPDATES'],
-  ['importedDeletes', 'IMPORTED DELETES'],
-];
+const FALL_BACK_KEYS: readonly (keyof FallBackRow)[] = ['table', 'exportedInserts', 'exportedUpdates', 'exportedDeletes', 'importedInserts', 'importedUpdates', 'importedDeletes'];
+export const FALL_BACK_COLUMNS = REPORT_COLUMNS.filter((column): column is [keyof FallBackRow, string] =>
+  (FALL_BACK_KEYS as readonly string[]).includes(column[0]),
+);
 
 function plainTable(head: string[]): Table.Table {
   return new Table({ head, style: { head: [], border: [] } });

@@ -3,18 +3,22 @@
 // stream exists), and the final row count when the target was counted. Renderers turn it into a
 // table or JSON; building it reads nothing but its input.
 
-/** One table's line (or the total). */
-export interface DataMigrationRow {
-  table: string;
-  exportedSnapshotRows: number;
-  importedSnapshotRows: number;
-  erroredRows: number;
+/** A table's change counts on one stream: what the exporter captured and what the importer applied. */
+export interface ChangeCounts {
   exportedInserts: number;
   exportedUpdates: number;
   exportedDeletes: number;
   importedInserts: number;
   importedUpdates: number;
   importedDeletes: number;
+}
+
+/** One table's line (or the total). */
+export interface DataMigrationRow extends ChangeCounts {
+  table: string;
+  exportedSnapshotRows: number;
+  importedSnapshotRows: number;
+  erroredRows: number;
   /** Rows counted on the target, null when it was not counted. */
   finalRowCount: number | null;
 }
@@ -38,14 +42,8 @@ export interface CutoverSection {
 }
 
 /** One table's line of the fall-back stream (target-to-source): changes exported from the target and imported into the source. */
-export interface FallBackRow {
+export interface FallBackRow extends ChangeCounts {
   table: string;
-  exportedInserts: number;
-  exportedUpdates: number;
-  exportedDeletes: number;
-  importedInserts: number;
-  importedUpdates: number;
-  importedDeletes: number;
 }
 
 /** The whole report. */
