@@ -58,8 +58,8 @@ async function checkSchemasExist(session: SqlSession, schemas: readonly string[]
 export async function exportSchema(input: ExportSchemaInput): Promise<ExportSchemaSummary> {
   const { dir, store, settings, logger } = input;
   await checkSchemasExist(input.session, settings.schemas, settings.database);
-  // The catalog is read while pg_dump runs and recorded at once: a data export started side by side
-  // waits only for it (onCatalogRecorded), not for the schema files.
+  // The catalog is read while pg_dump runs and recorded as soon as pg_dump succeeded, before the dump
+  // is split: a data export started side by side waits only for it (onCatalogRecorded).
   const dumping = dumpSchema({
     settings,
     serverMajor: input.server.major,
