@@ -54,8 +54,12 @@ export interface CopyOut {
 
 /** A connection whose transaction runs in the shared snapshot; reads chunks one after another. */
 export interface SnapshotReader {
-  /** Starts `COPY (...) TO STDOUT` in `format` (the SQL says so too); the caller consumes the stream with backpressure. */
-  copyOut(sql: string, format: SnapshotFileFormat, segments: SegmentLimits): CopyOut;
+  /**
+   * Starts `COPY (...) TO STDOUT` in `format` (the SQL says so too); the caller consumes the stream with
+   * backpressure. `blankPadded` (per copied column, from the engine's blankPadded) says which fields may
+   * lose their trailing spaces on the way.
+   */
+  copyOut(sql: string, format: SnapshotFileFormat, segments: SegmentLimits, blankPadded?: readonly boolean[]): CopyOut;
   /** Ends the transaction and the connection (a broken connection is closed quietly). */
   close(): Promise<void>;
   /** Drops the connection at once, abandoning a COPY in progress (another reader failed). */
@@ -70,6 +74,11 @@ export interface SnapshotEngine {
   openSource(): Promise<SnapshotSource>;
   /** The file format for a table copied with these columns (binary where every type allows it). */
   copyFormat(columns: readonly SourceColumn[]): SnapshotFileFormat;
+  /**
+   * Per column, whether its values may be written without trailing spaces because every value has
+   * them only as padding that the target's column restores on input (character(n)).
+   */
+  blankPadded(columns: readonly SourceColumn[]): boolean[];
   /** Opens a reader that joins the snapshot `snapshotId`. */
   openReader(snapshotId: string): Promise<SnapshotReader>;
   /** Turns a failure of the source while reading into a typed error (ConnectionError when the source went away). */

@@ -42,11 +42,11 @@ function serverBytes(rows: Buffer[], format: 'text' | 'binary'): Buffer {
 }
 
 /** Feeds `bytes` cut at `cuts` into a reader; returns what it passed on and what went back to node-postgres. */
-async function read(bytes: Buffer, cuts: number[], format: 'text' | 'binary', segmentRows: number) {
+async function read(bytes: Buffer, cuts: number[], format: 'text' | 'binary', segmentRows: number, blankPadded: boolean[] = []) {
   const socket = new PassThrough();
   const handedBack: Buffer[] = [];
   socket.on('data', (b: Buffer) => handedBack.push(b)); // node-postgres' own listener
-  const stream = new CopyOutStream('COPY t TO STDOUT', format, { rows: segmentRows, bytes: 1 << 20 });
+  const stream = new CopyOutStream('COPY t TO STDOUT', format, { rows: segmentRows, bytes: 1 << 20 }, blankPadded);
   stream.submit({ stream: socket as never, query: () => undefined });
   handedBack.length = 0;
   const out: Buffer[] = [];
@@ -94,6 +94,47 @@ describe('COPY OUT reader', () => {
       }
     });
   }
+
+  it('binary: blank-padded fields lose their trailing spaces, the others and every row stay whole', async () => {
+    const padded = [tuple(['1', 'ab   ', 'ab   ']), tuple(['2', '     ', '     ']), tuple(['3', null, ' a b ']), tuple(['4', '', 'x']), tuple(['5', 'ünï  ', ' '.repeat(300)])];
+    const trimmed = [tuple(['1', 'ab', 'ab   ']), tuple(['2', '', '     ']), tuple(['3', null, ' a b ']), tuple(['4', '', 'x']), tuple(['5', 'ünï', ' '.repeat(300)])];
+    /** The fields of bare tuples, the padded field (1) with its trailing spaces dropped. */
+    const fieldsOf = (bytes: Buffer): (string | null)[][] => {
+      const rows: (string | null)[][] = [];
+      for (let at = 0; at < bytes.length; ) {
+        const count = bytes.readInt16BE(at);
+        at += 2;
+        const row: (string | null)[] = [];
+        for (let f = 0; f < count; f++) {
+          const length = bytes.readInt32BE(at);
+          at += 4;
+          const value = length < 0 ? null : bytes.subarray(at, at + length).toString();
+          row.push(f === 1 && value !== null ? value.replace(/ +$/, '') : value);
+          at += Math.max(length, 0);
+        }
+        rows.push(row);
+      }
+      return rows;
+    };
+    const bytes = serverBytes(padded, 'binary');
+    const whole = await read(bytes, [], 'binary', 2, [false, true, false]);
+    expect(whole.out.equals(Buffer.concat(trimmed))).toBe(true);
+    for (let i = 1; i < bytes.length; i++) {
+      // A row cut by a socket read may stay padded; every row still reads back the same, and the segments describe what was passed on.
+      const { out, stream } = await read(bytes, [i], 'binary', 2, [false, true, false]);
+      expect(fieldsOf(out), `cut ${i}`).toEqual(fieldsOf(Buffer.concat(trimmed)));
+      expect(stream.rows).toBe(padded.length);
+      expect(stream.segments.reduce((n, s) => n + s.bytes, 0)).toBe(out.length);
+      let at = 0;
+      for (const segment of stream.segments) {
+        expect(segment.crc32).toBe(crc32(out.subarray(at, at + segment.bytes)));
+        at += segment.bytes;
+      }
+    }
+    // A tuple whose field count differs from the columns' is passed on as it is.
+    const odd = await read(serverBytes([tuple(['9', 'z  '])], 'binary'), [], 'binary', 2, [false, true, false]);
+    expect(odd.out.equals(tuple(['9', 'z  ']))).toBe(true);
+  });
 
   it('binary: an empty result (header and trailer in one message) passes nothing on', async () => {
     const bytes = serverBytes([], 'binary');

@@ -116,7 +116,7 @@ export async function exportSnapshot(options: SnapshotExportOptions): Promise<Sn
     // A file in place but not recorded: the previous run died between rename and record. Rewrite it.
     for (const chunk of pending) await removeChunkFile(options.dataDir, chunk.file);
     progress.started(progressPlan(store, sizes));
-    const bytes = await runReaders(options, source, pending, runId, progress);
+    const bytes = await runReaders(options, source, pending, runId, progress, blankPaddedFields(options.engine, selected));
     finishSnapshotRun(store, runId);
     ok = true;
     return summarize(store, pending.length, bytes, started, runId, resumed);
@@ -126,6 +126,16 @@ export async function exportSnapshot(options: SnapshotExportOptions): Promise<Sn
   }
 }
 
+/** Per table key, per column name: may its values travel without trailing spaces (the engine says which). */
+function blankPaddedFields(engine: SnapshotEngine, selected: readonly SelectedTable[]): Map<string, Map<string, boolean>> {
+  return new Map(
+    selected.map((t) => {
+      const padded = engine.blankPadded(t.sourceColumns);
+      return [t.tableKey, new Map(t.sourceColumns.map((c, i) => [c.name, padded[i] === true]))];
+    }),
+  );
+}
+
 /** Reads `pending` chunks with up to parallelJobs readers; the first failure stops every reader. */
 async function runReaders(
   options: SnapshotExportOptions,
@@ -133,8 +143,10 @@ async function runReaders(
   pending: SnapshotChunk[],
   runId: string,
   progress: ExportProgressListener,
+  blankPadded: ReadonlyMap<string, ReadonlyMap<string, boolean>>,
 ): Promise<number> {
   const columns = new Map(listSnapshotTables(options.store).map((t) => [t.tableKey, t.columns]));
+  const paddedFields = new Map([...columns].map(([tableKey, names]) => [tableKey, names.map((name) => blankPadded.get(tableKey)?.get(name) === true)]));
   const segmentLimits = DEFAULT_SEGMENT_LIMITS;
   const queue = [...pending];
   const readers: SnapshotReader[] = [];
@@ -163,7 +175,8 @@ async function runReaders(
         let written;
         try {
           const format = snapshotFileFormat(chunk.file);
-          written = await writeChunkFile(options.dataDir, chunk.file, format, () => active.copyOut(sql, format, segmentLimits), (b, rows) => progress.data(tableKey, b, rows));
+          const padded = paddedFields.get(tableKey);
+          written = await writeChunkFile(options.dataDir, chunk.file, format, () => active.copyOut(sql, format, segmentLimits, padded), (b, rows) => progress.data(tableKey, b, rows));
         } catch (error) {
           throw options.engine.describeFailure(error, `exporting ${chunk.tableKey} (chunk ${chunk.file} of ${chunk.sourceSchema}.${chunk.sourceRelation})`);
         }

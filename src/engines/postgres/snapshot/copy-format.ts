@@ -39,3 +39,15 @@ export function postgresCopyFormat(columns: readonly Pick<SourceColumn, 'typeSch
   const stable = columns.every((c) => c.typeSchema === 'pg_catalog' && STABLE_BINARY_TYPES.has(c.typeName.startsWith('_') ? c.typeName.slice(1) : c.typeName));
   return columns.length > 0 && stable ? 'binary' : 'text';
 }
+
+/** `format_type` of a character(n) column: blank-padded to n on input. Plain `bpchar` (no length) keeps its spaces. */
+const FIXED_CHARACTER = /^character\(\d+\)$/;
+
+/**
+ * Per column, true for character(n): PostgreSQL (and YugabyteDB) store its values padded to n and pad
+ * any shorter input again (bpcharin, bpcharrecv), so trailing spaces carry nothing. A trailing 0x20
+ * byte is a space in every server encoding (none uses it inside a multibyte character).
+ */
+export function postgresBlankPadded(columns: readonly Pick<SourceColumn, 'typeSchema' | 'typeName' | 'dataType'>[]): boolean[] {
+  return columns.map((c) => c.typeSchema === 'pg_catalog' && c.typeName === 'bpchar' && FIXED_CHARACTER.test(c.dataType));
+}

@@ -67,6 +67,7 @@ export function slotSnapshotEngine(base: SnapshotEngine, openSource: () => Promi
     serverVersionNum: base.serverVersionNum,
     openSource,
     copyFormat: (columns) => base.copyFormat(columns),
+    blankPadded: (columns) => base.blankPadded(columns),
     openReader: (snapshotId) => base.openReader(snapshotId),
     describeFailure: (error, what) => base.describeFailure(error, what),
   };

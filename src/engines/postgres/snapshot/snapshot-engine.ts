@@ -11,7 +11,7 @@ import { connect } from '../connect.js';
 import { CopyOutStream } from './copy-out-stream.js';
 import { errorCode, serverPlace } from '../connection-errors.js';
 import type { CopyOut, SegmentLimits, SnapshotEngine, SnapshotFileFormat, SnapshotReader, SnapshotSource } from '../../snapshot-engine.js';
-import { postgresCopyFormat } from './copy-format.js';
+import { postgresBlankPadded, postgresCopyFormat } from './copy-format.js';
 
 /** What the PostgreSQL engine needs to open its connections. */
 export interface PostgresSnapshotOptions {
@@ -68,7 +68,7 @@ export function postgresSnapshotEngine(options: PostgresSnapshotOptions): Snapsh
       }
       let destroyed = false;
       return {
-        copyOut: (sql, format, segments) => startCopy(client, sql, format, segments),
+        copyOut: (sql, format, segments, blankPadded) => startCopy(client, sql, format, segments, blankPadded),
         close: async () => {
           if (!destroyed) await closeClient(client);
         },
@@ -79,12 +79,13 @@ export function postgresSnapshotEngine(options: PostgresSnapshotOptions): Snapsh
       };
     },
     copyFormat: postgresCopyFormat,
+    blankPadded: postgresBlankPadded,
     describeFailure: (error, what) => describeFailure(error, what, place),
   };
 }
 
-function startCopy(client: pg.Client, sql: string, format: SnapshotFileFormat, segments: SegmentLimits): CopyOut {
-  const stream = new CopyOutStream(sql, format, segments);
+function startCopy(client: pg.Client, sql: string, format: SnapshotFileFormat, segments: SegmentLimits, blankPadded?: readonly boolean[]): CopyOut {
+  const stream = new CopyOutStream(sql, format, segments, blankPadded);
   // The stream ends at CopyDone; the row count arrives with CommandComplete just after, so wait for
   // ReadyForQuery before reading it.
   const rowCount = new Promise<number>((resolve, reject) => {
