@@ -29,8 +29,8 @@ const HEADER = 5; // type byte + int32 length (which counts itself)
 const BINARY_TRAILER_LENGTH = 2;
 const SKIPPED = -1;
 const SPACE = 0x20;
-/** Compared against a field to see whether it is all spaces (longer fields are scanned). */
-const SPACES = Buffer.alloc(256, SPACE);
+/** Eight spaces read as a big-endian float64 (a normal number, so equality means the same bits). */
+const EIGHT_SPACES = new DataView(Buffer.alloc(8, SPACE).buffer).getFloat64(0);
 
 /** The part of node-postgres' connection this reader uses. */
 interface PgConnection {
@@ -126,6 +126,7 @@ export class CopyOutStream extends Readable {
     const n = chunk.length;
     let i = 0;
     let kept = 0;
+    let view: DataView | undefined;
     const keep = (start: number, end: number): void => {
       if (this.headerToSkip > 0) start = this.skipBinaryHeader(chunk, start, end);
       if (start !== kept) chunk.copyWithin(kept, start, end);
@@ -142,7 +143,7 @@ export class CopyOutStream extends Readable {
               let from = i + HEADER;
               const to = from + length;
               if (this.blankPadded !== null && this.headerToSkip > 0) from = this.skipBinaryHeader(chunk, from, to);
-              if (this.blankPadded !== null && this.headerToSkip === 0) kept = this.keepTrimmed(chunk, from, to, kept, this.blankPadded);
+              if (this.blankPadded !== null && this.headerToSkip === 0) kept = this.keepTrimmed(chunk, (view ??= new DataView(chunk.buffer, chunk.byteOffset, n)), from, to, kept, this.blankPadded);
               else keep(from, to);
               this.rowEnded(chunk, kept);
             }
@@ -194,17 +195,17 @@ export class CopyOutStream extends Readable {
   /**
    * Moves the binary tuple [start, end) of `chunk` to `kept` with the trailing spaces of its
    * blank-padded fields dropped (their lengths rewritten); returns the new end of the kept bytes.
-   * Runs of bytes that stay are moved with one copyWithin each: one per row for pgbench_accounts.
-   * A tuple whose field count or lengths do not fit is moved as it is.
+   * Runs of bytes that stay are moved with one copyWithin each (one per row for pgbench_accounts),
+   * and spaces are skipped 8 bytes at a time (a float64 read compared with eight spaces' bit
+   * pattern). A tuple whose field count or lengths do not fit is moved as it is.
    */
-  private keepTrimmed(chunk: Buffer, start: number, end: number, kept: number, padded: readonly boolean[]): number {
-    const fields = end - start >= 2 ? chunk.readInt16BE(start) : -1;
+  private keepTrimmed(chunk: Buffer, view: DataView, start: number, end: number, kept: number, padded: readonly boolean[]): number {
     let read = start + 2;
     let runStart = start;
     let out = kept;
-    if (fields === padded.length) {
-      for (let f = 0; f < fields && read + 4 <= end; f++) {
-        const length = chunk.readInt32BE(read);
+    if (end - start >= 2 && view.getInt16(start) === padded.length) {
+      for (let f = 0; f < padded.length && read + 4 <= end; f++) {
+        const length = view.getInt32(read);
         const data = read + 4;
         if (length < 0) {
           read = data;
@@ -213,12 +214,10 @@ export class CopyOutStream extends Readable {
         const fieldEnd = data + length;
         if (fieldEnd > end) break;
         if (padded[f] === true && length > 0 && chunk[fieldEnd - 1] === SPACE) {
-          let trimmed = data;
-          if (length > SPACES.length || chunk.compare(SPACES, 0, length, data, fieldEnd) !== 0) {
-            trimmed = fieldEnd - 1;
-            while (trimmed > data && chunk[trimmed - 1] === SPACE) trimmed--;
-          }
-          chunk.writeInt32BE(trimmed - data, read);
+          let trimmed = fieldEnd - 1;
+          while (trimmed - 8 >= data && view.getFloat64(trimmed - 8) === EIGHT_SPACES) trimmed -= 8;
+          while (trimmed > data && chunk[trimmed - 1] === SPACE) trimmed--;
+          view.setInt32(read, trimmed - data);
           if (runStart !== out) chunk.copyWithin(out, runStart, trimmed);
           out += trimmed - runStart;
           runStart = fieldEnd;
