@@ -111,7 +111,14 @@ export async function sourceLines(database: string, schema: string, table: strin
   try {
     const quote = (name: string): string => pg.escapeIdentifier(name);
     const binary = format === 'binary';
-    const sql = `COPY (SELECT ${columns.map(quote).join(', ')} FROM ${quote(schema)}.${quote(table)}) TO STDOUT${binary ? ' (FORMAT binary)' : ''}`;
+    // In binary files character(n) values travel without their trailing spaces (the target pads them again): so does `::text`.
+    const types = await client.query<{ name: string; type: string }>(
+      'SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0',
+      [`${quote(schema)}.${quote(table)}`],
+    );
+    const padded = new Set(types.rows.filter((r) => /^character\(\d+\)$/.test(r.type)).map((r) => r.name));
+    const select = columns.map((c) => (binary && padded.has(c) ? `${quote(c)}::text` : quote(c))).join(', ');
+    const sql = `COPY (SELECT ${select} FROM ${quote(schema)}.${quote(table)}) TO STDOUT${binary ? ' (FORMAT binary)' : ''}`;
     const parts: Buffer[] = [];
     for await (const part of client.query(copyTo(sql))) parts.push(part as Buffer);
     const all = Buffer.concat(parts);
