@@ -12,6 +12,7 @@ import { tallyEvents, type ApplyCounters } from './apply-progress.js';
 import { runApplyTransaction, type ApplyRetry } from './apply-transaction.js';
 import { planBatch } from './batch-plan.js';
 import { advanceChannelScript, advanceRefusedError, isAdvanceRefused, readChannelRows, type ChannelScope } from './channel-bookkeeping.js';
+import { TargetLostCommitsError } from './durable-progress.js';
 import type { TargetTable } from './target-tables.js';
 
 /** What a channel needs from the engine. */
@@ -29,6 +30,10 @@ export interface ChannelContext {
   ordered(): ReadonlySet<string>;
   /** The highest vsn the engine has dispatched (or skipped) so far. */
   dispatched(): number;
+  /** Commit channel transactions asynchronously (durable-progress.ts). */
+  asynchronousCommit: boolean;
+  /** Called once the channel failed: the engine may be waiting for events and must stop now. */
+  failed(): void;
 }
 
 /** A channel's queue and worker; see the file comment. */
@@ -111,6 +116,7 @@ export class ApplyChannel {
       }
     } catch (error) {
       this.failure = error;
+      this.context.failed();
     }
   }
 
@@ -130,14 +136,18 @@ export class ApplyChannel {
         {
           label: `channel ${this.channel}, vsn ${from + 1}-${to}`,
           script,
+          asynchronousCommit: this.context.asynchronousCommit,
           committed: async (session) => ((await readChannelRows(session, scope)).find((row) => row.channel === this.channel)?.lastAppliedVsn ?? -1) >= to,
         },
         logger,
         retry,
       );
     } catch (error) {
-      if (isAdvanceRefused(error)) throw await withSession(sessions, (session) => advanceRefusedError(session, scope, this.channel, from));
-      throw error;
+      if (!isAdvanceRefused(error)) throw error;
+      const row = await withSession(sessions, async (session) => (await readChannelRows(session, scope)).find((r) => r.channel === this.channel));
+      // Behind what this channel committed: only a target that lost asynchronous commits goes back.
+      if (this.context.asynchronousCommit && row !== undefined && row.lastAppliedVsn < from) throw new TargetLostCommitsError(this.channel, from, row.lastAppliedVsn);
+      throw advanceRefusedError(scope, this.channel, from, row);
     }
     this.lastApplied = to;
     this.context.counters.addCommitted(tally);

@@ -9,6 +9,7 @@
 // the same way: drain, then one transaction that rebases every channel row to the same vsn.
 
 import type { ChangeEvent, QueueStream } from '../core/change-event.js';
+import { describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { ensureBookkeepingSchema } from '../engines/bookkeeping-schema.js';
 import { withSession, type LoaderSessions } from '../engines/loader-sessions.js';
@@ -18,6 +19,7 @@ import { stepStatements } from './apply-sql.js';
 import { DEFAULT_APPLY_RETRY, runApplyTransaction, type ApplyRetry } from './apply-transaction.js';
 import { planBatch } from './batch-plan.js';
 import { readChannelRows, rebaseChannels, type ChannelScope } from './channel-bookkeeping.js';
+import { canCommitAsynchronously, durableChannelRows, TargetLostCommitsError } from './durable-progress.js';
 import { parseRouting, routeChannel, routeEvent, routingText, sameRouting, type RoutingConfig } from './routing.js';
 import { hasOtherUniqueIndexes, tableKey, TargetTables, type TargetTable } from './target-tables.js';
 
@@ -48,8 +50,11 @@ export interface ApplyChangesOptions {
   stopWhenCaughtUp?: boolean;
   /** Called after a marker (cutover sentinel) is recorded: every event before it is applied. */
   onMarker?(event: ChangeEvent): void | Promise<void>;
+  /** Called every progressIntervalMs and at the end; its appliedThroughVsn is durable on the target. */
   onProgress?(progress: ApplyProgress): void;
   progressIntervalMs?: number;
+  /** Commit channel transactions asynchronously where the target can run the durability barrier (default true; durable-progress.ts). */
+  asynchronousCommit?: boolean;
   logger?: Logger;
   retry?: ApplyRetry;
 }
@@ -67,9 +72,19 @@ const READ_MAX = 1000;
  * snapshot; `import data to source` will run it on the reverse stream.
  */
 export async function applyChanges(options: ApplyChangesOptions): Promise<ApplyProgress> {
-  const engine = new ApplyEngine(options);
-  return engine.run();
+  for (let restart = 1; ; restart++) {
+    try {
+      return await new ApplyEngine(options).run();
+    } catch (error) {
+      // The target restarted and lost its last asynchronous commits (data and bookkeeping together): go on from what it holds.
+      if (!(error instanceof TargetLostCommitsError) || restart > MAX_RESTARTS_AFTER_LOST_COMMITS) throw error;
+      (options.logger ?? silentLogger).warn(`${error.message} The apply starts again from the target's bookkeeping.`);
+    }
+  }
 }
+
+/** Restarts of the apply after the target lost asynchronous commits (each needs a crash of the target). */
+const MAX_RESTARTS_AFTER_LOST_COMMITS = 10;
 
 class ApplyEngine {
   private readonly scope: ChannelScope;
@@ -86,6 +101,10 @@ class ApplyEngine {
   /** Up to here events are replayed with the stored routing. */
   private replayThrough = 0;
   private readThrough = 0;
+  /** Channel transactions commit asynchronously; progress goes through the durability barrier. */
+  private asynchronous = false;
+  private reporting: Promise<void> | undefined;
+  private readonly channelFailed = new AbortController();
 
   constructor(private readonly options: ApplyChangesOptions) {
     this.scope = { migrationId: options.migrationId, stream: options.stream };
@@ -99,7 +118,12 @@ class ApplyEngine {
     const { options } = this;
     const start = await this.start();
     const source = options.openSource(start + 1);
-    const timer = options.onProgress === undefined ? undefined : setInterval(() => this.report(), options.progressIntervalMs ?? 1000);
+    const timer =
+      options.onProgress === undefined
+        ? undefined
+        : setInterval(() => {
+            this.report().catch((error: unknown) => this.logger.warn(`could not read the durable apply progress from the target: ${describeError(error)}`));
+          }, options.progressIntervalMs ?? 1000);
     try {
       for (;;) {
         if (options.stopAtVsn !== undefined && this.dispatched >= options.stopAtVsn) break;
@@ -110,7 +134,8 @@ class ApplyEngine {
           if (options.stopWhenCaughtUp === true) break;
           // Caught up for now: let idle channels record how far the stream is applied, then wait.
           for (const channel of this.channels) if (!channel.busy) channel.requestAdvance();
-          events = await source.next(READ_MAX, options.signal);
+          // Waits for events, for the signal, or for a channel's failure (which would go unnoticed while the stream is idle).
+          events = await source.next(READ_MAX, options.signal === undefined ? this.channelFailed.signal : AbortSignal.any([options.signal, this.channelFailed.signal]));
           this.checkChannels();
           if (events.length === 0) break;
         }
@@ -127,8 +152,8 @@ class ApplyEngine {
       }
       await this.drain();
       if (this.appliedThrough() < this.dispatched) await this.rebase(this.dispatched, this.routing);
-      this.report();
-      return this.progress();
+      await this.reporting?.catch(() => undefined);
+      return await this.durableProgress();
     } finally {
       if (timer !== undefined) clearInterval(timer);
       source.close();
@@ -141,8 +166,10 @@ class ApplyEngine {
   private async start(): Promise<number> {
     const rows = await withSession(this.options.sessions, async (session) => {
       await ensureBookkeepingSchema(session);
+      if (this.options.asynchronousCommit !== false) this.asynchronous = await canCommitAsynchronously(session, this.scope);
       return readChannelRows(session, this.scope);
     });
+    this.logger.debug(this.asynchronous ? 'apply: channel transactions commit asynchronously; progress is recorded through a durability barrier' : 'apply: channel transactions commit synchronously');
     if (rows.length === 0) {
       this.routing = { channels: this.wantedChannels, affinity: new Set() };
       await this.rebase(0, this.routing);
@@ -170,6 +197,8 @@ class ApplyEngine {
       tableOf: (event) => this.loaded.get(tableKey(event.table)) as TargetTable,
       ordered: () => this.routing.affinity,
       dispatched: () => this.dispatched,
+      asynchronousCommit: this.asynchronous,
+      failed: () => this.channelFailed.abort(),
     };
   }
 
@@ -292,7 +321,33 @@ class ApplyEngine {
     return this.counters.snapshot(this.appliedThrough(), this.readThrough);
   }
 
-  private report(): void {
-    this.options.onProgress?.(this.progress());
+  /** Hands the progress on (one report at a time). */
+  private report(): Promise<void> {
+    if (this.options.onProgress === undefined) return Promise.resolve();
+    this.reporting ??= this.durableProgress().then(
+      () => {
+        this.reporting = undefined;
+      },
+      (error: unknown) => {
+        this.reporting = undefined;
+        throw error;
+      },
+    );
+    return this.reporting;
+  }
+
+  /**
+   * The progress with an applied vsn the target cannot lose: with asynchronous commits, the lowest
+   * channel row the durability barrier read (durable-progress.ts). Reported to onProgress.
+   */
+  private async durableProgress(): Promise<ApplyProgress> {
+    let progress = this.progress();
+    if (this.asynchronous) {
+      const rows = await withSession(this.options.sessions, (session) => durableChannelRows(session, this.scope));
+      const durable = rows.length === 0 ? 0 : Math.min(...rows.map((row) => row.lastAppliedVsn));
+      progress = { ...progress, appliedThroughVsn: Math.min(durable, progress.appliedThroughVsn) };
+    }
+    this.options.onProgress?.(progress);
+    return progress;
   }
 }

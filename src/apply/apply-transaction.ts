@@ -4,8 +4,9 @@
 // outcome is unknown (the connection broke while it was on the way) is resolved by asking the target
 // whether the bookkeeping moved before trying again (DESIGN.md section 10).
 //
-// The transaction commits with synchronous_commit = on whatever the session says: what it records is
-// what `archive changes` may free in the queue, so it must survive a crash of the target.
+// A transaction commits with synchronous_commit = on whatever the session says, unless it asks for an
+// asynchronous commit (channel transactions, when the target can run the durability barrier of
+// durable-progress.ts, which then decides what is recorded as applied).
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GodwitError, describeError } from '../core/errors.js';
@@ -36,6 +37,8 @@ export interface ApplyTransaction {
    * whole transaction costs one round trip. Used instead of `body` when given.
    */
   script?: string;
+  /** Commit with synchronous_commit = off (script transactions only; see durable-progress.ts). */
+  asynchronousCommit?: boolean;
   /** Asked on a fresh session after a COMMIT with unknown outcome: true when the bookkeeping shows it committed. */
   committed(session: SqlSession): Promise<boolean>;
 }
@@ -74,9 +77,10 @@ export async function runApplyTransaction(sessions: LoaderSessions, transaction:
 }
 
 const BEGIN_SQL = 'BEGIN; SET LOCAL synchronous_commit = on';
+const BEGIN_ASYNC_SQL = 'BEGIN; SET LOCAL synchronous_commit = off';
 
 async function once(session: SqlSession, transaction: ApplyTransaction): Promise<void> {
-  if (transaction.script !== undefined) return onceAsScript(session, transaction.script);
+  if (transaction.script !== undefined) return onceAsScript(session, transaction.script, transaction.asynchronousCommit === true ? BEGIN_ASYNC_SQL : BEGIN_SQL);
   await session.query(BEGIN_SQL);
   try {
     await transaction.body?.(session);
@@ -90,15 +94,15 @@ async function once(session: SqlSession, transaction: ApplyTransaction): Promise
 }
 
 /** BEGIN, the script and COMMIT as one text (a lost connection leaves the outcome unknown: the COMMIT may have run). */
-async function onceAsScript(session: SqlSession, script: string): Promise<void> {
+async function onceAsScript(session: SqlSession, script: string, begin: string): Promise<void> {
   const pause = Number(process.env[SLEEP_BEFORE_COMMIT_ENV] ?? 0);
   try {
     if (pause > 0) {
-      await session.query(`${BEGIN_SQL}; ${script}`);
+      await session.query(`${begin}; ${script}`);
       await sleep(pause);
       await session.query('COMMIT');
     } else {
-      await session.query(`${BEGIN_SQL}; ${script}; COMMIT`);
+      await session.query(`${begin}; ${script}; COMMIT`);
     }
   } catch (error) {
     if (isConnectionLoss(error)) throw new CommitOutcomeUnknown('commit outcome unknown', { cause: error });

@@ -43,7 +43,8 @@ const ADVANCE_SQL = `UPDATE ${TABLE} SET last_applied_vsn = $4, updated_at = now
 export async function advanceChannel(session: SqlSession, scope: ChannelScope, channel: number, from: number, to: number): Promise<void> {
   const { rows } = await session.query(ADVANCE_SQL, [scope.migrationId, scope.stream, channel, to, from]);
   if (rows.length === 1) return;
-  throw await advanceRefusedError(session, scope, channel, from);
+  const now = (await readChannelRows(session, scope)).find((row) => row.channel === channel);
+  throw advanceRefusedError(scope, channel, from, now);
 }
 
 /** The text an advanceChannelScript failure carries (an integer cast of it fails with SQLSTATE 22P02). */
@@ -69,13 +70,8 @@ export function isAdvanceRefused(error: unknown): boolean {
   return fields?.code === '22P02' && typeof fields.message === 'string' && fields.message.includes(ADVANCE_REFUSED);
 }
 
-/** The error advanceChannel throws, for a refused advanceChannelScript (read on a fresh session). */
-export async function advanceRefusedError(session: SqlSession, scope: ChannelScope, channel: number, from: number): Promise<StateError> {
-  const now = (await readChannelRows(session, scope)).find((row) => row.channel === channel);
-  return movedError(scope, channel, from, now);
-}
-
-function movedError(scope: ChannelScope, channel: number, from: number, now: ChannelRow | undefined): StateError {
+/** The error for a channel row that was not at `from` (`now`: the row as read afterwards). */
+export function advanceRefusedError(scope: ChannelScope, channel: number, from: number, now: ChannelRow | undefined): StateError {
   return new StateError(
     `Apply channel ${channel} of the ${scope.stream} stream was expected at vsn ${from} on the target but is at ${now?.lastAppliedVsn ?? 'no row'}: is another importer applying the same stream?`,
     { hint: 'Run one importer per stream (godwit refuses a second copy of a running command; check other machines).' },

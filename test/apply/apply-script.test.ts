@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textArrayLiteral } from '../../src/apply/apply-sql.js';
 import { runApplyTransaction } from '../../src/apply/apply-transaction.js';
-import { advanceChannelScript, advanceRefusedError, isAdvanceRefused } from '../../src/apply/channel-bookkeeping.js';
+import { advanceChannelScript, advanceRefusedError, isAdvanceRefused, readChannelRows } from '../../src/apply/channel-bookkeeping.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { withSession } from '../../src/engines/loader-sessions.js';
 import { StateError } from '../../src/core/errors.js';
@@ -123,7 +123,8 @@ describe('channel transactions as one SQL text', () => {
     const script = `${advanceChannelScript(scope, 0, at - 1, at + 5)};\nUPDATE texts SET body = 'v2'`;
     const failure = await runApplyTransaction(sessions, { label: 'test', script, committed: async () => false }, silentLogger).catch((error: unknown) => error);
     expect(isAdvanceRefused(failure)).toBe(true);
-    const explained = await withSession(sessions, (session) => advanceRefusedError(session, scope, 0, at - 1));
+    const now = await withSession(sessions, async (session) => (await readChannelRows(session, scope)).find((r) => r.channel === 0));
+    const explained = advanceRefusedError(scope, 0, at - 1, now);
     expect(explained).toBeInstanceOf(StateError);
     expect(explained.message).toBe(
       `Apply channel 0 of the source-to-target stream was expected at vsn ${at - 1} on the target but is at ${at}: is another importer applying the same stream?`,
