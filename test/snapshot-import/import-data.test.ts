@@ -62,8 +62,16 @@ describe('import data to target: the snapshot arrives bit-identical', () => {
     const r = await runGodwit(importData(dir, targetDb, '--batch-size', '3', '--parallel-jobs', '3'), { env, timeoutMs: 60_000 });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/import data to target: \d+ rows in \d+ batches loaded into \d+ tables, \d+ indexes and keys built, \d+ sequences set\./);
+    expect(r.stdout).toMatch(/import data to target: \d+ rows in \d+ batches loaded into (\d+) tables, \d+ indexes and keys built, \1 tables analyzed, \d+ sequences set\./);
     await expectSameDatabase(sourceDb, targetDb, EVERYTHING_SCHEMAS);
+    // Every loaded table has its statistics (a partitioned root's ANALYZE covers its partitions).
+    const unanalyzed = await query(
+      target,
+      targetDb,
+      `SELECT relname FROM pg_stat_user_tables WHERE schemaname = ANY($1::text[]) AND last_analyze IS NULL AND n_live_tup > 0 ORDER BY relname`,
+      [EVERYTHING_SCHEMAS],
+    );
+    expect(unanalyzed).toEqual([]);
     const afterLoad = await schemaFingerprint(adminConfig(target, targetDb), EVERYTHING_SCHEMAS);
     expect(builtAfterLoad(afterLoad)).toEqual(builtAfterLoad(sourceFingerprint));
     expect(await sequenceValues(target, targetDb, EVERYTHING_SCHEMAS)).toEqual(await sequenceValues(source, sourceDb, EVERYTHING_SCHEMAS));

@@ -86,6 +86,7 @@ export async function run(context: CommandContext): Promise<void> {
     if (summary.postSnapshot !== undefined) {
       parts.push(`${summary.postSnapshot.built} indexes and keys built` + (summary.postSnapshot.alreadyThere > 0 ? ` (${summary.postSnapshot.alreadyThere} already there)` : ''));
     }
+    parts.push(`${summary.analyzed} tables analyzed`);
     parts.push(summary.sequencesSkippedReason === undefined ? `${summary.sequencesSet} sequences set` : `sequences not set (${summary.sequencesSkippedReason})`);
     if (snapshotRunKind(store) !== 'replication-slot') {
       store.setPhaseStatus(IMPORT_DATA_PHASE, 'done', parts.join(', '));

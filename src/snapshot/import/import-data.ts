@@ -20,6 +20,7 @@ import { readImportedBatches, syncStoreCopy } from './imported-batches.js';
 import { withSession, type LoaderSessions } from '../../engines/loader-sessions.js';
 import { loadSnapshot, type LoadSummary } from './load-snapshot.js';
 import { buildPostSnapshot, type PostSnapshotSummary } from './post-snapshot.js';
+import { analyzeTables } from './analyze-tables.js';
 import { setSequences } from './set-sequences.js';
 
 export { IMPORT_DATA_PHASE } from './import-phase.js';
@@ -50,6 +51,8 @@ export interface ImportDataSummary {
   postSnapshot: PostSnapshotSummary | undefined;
   /** Undefined when the schema files are absent (nothing to build). */
   postSnapshotStatements: number | undefined;
+  /** Tables whose statistics were gathered (ANALYZE) after the load. */
+  analyzed: number;
   sequencesSet: number;
   sequencesSkippedReason: string | undefined;
 }
@@ -112,6 +115,13 @@ export async function importSnapshotData(dir: ExportDir, store: MigrationStore, 
     logger.info(`indexes and keys built in ${Date.now() - started} ms`, { ...postSnapshot });
   }
 
+  progress.phase(`analyzing ${load.tables.length} tables`);
+  const analyzeStarted = Date.now();
+  const weights = importedRowsByTable(store);
+  const largestFirst = load.tables.map((t) => t.tableKey).sort((a, b) => (weights.get(b) ?? 0) - (weights.get(a) ?? 0));
+  const analyzed = await analyzeTables(sessions, largestFirst, logger, signal);
+  logger.info(`analyzed ${analyzed} of ${largestFirst.length} tables in ${Date.now() - analyzeStarted} ms`);
+
   let sequencesSet = 0;
   let sequencesSkippedReason: string | undefined;
   const kind = snapshotRunKind(store);
@@ -122,5 +132,5 @@ export async function importSnapshotData(dir: ExportDir, store: MigrationStore, 
   } else {
     sequencesSkippedReason = 'a live migration sets sequences at cutover';
   }
-  return { load, limits, postSnapshot, postSnapshotStatements, sequencesSet, sequencesSkippedReason };
+  return { load, limits, postSnapshot, postSnapshotStatements, analyzed, sequencesSet, sequencesSkippedReason };
 }
