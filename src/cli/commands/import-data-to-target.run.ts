@@ -21,6 +21,12 @@ export async function run(context: CommandContext): Promise<void> {
   if (truncate && !settings.options.bool('start-clean')) {
     throw new UsageError('--truncate-tables works only together with --start-clean.', { hint: 'Add --start-clean to start the import over.' });
   }
+  // The snapshot pipeline loads while this waits and connects, unless a live importer already finished its snapshot part.
+  const snapshotPipeline =
+    settings.options.bool('start-clean') || snapshotRunKind(store) !== 'replication-slot' || listQueueImporters(store, 'source-to-target').length === 0
+      ? import('../../snapshot/import/import-data.js')
+      : undefined;
+  snapshotPipeline?.catch(() => undefined);
   // Started side by side with import schema: the tables must exist before the first batch.
   await waitWhileRunning(exportDir, 'import-schema', context.signal, (line) => {
     logger.info(line);
@@ -55,7 +61,7 @@ export async function run(context: CommandContext): Promise<void> {
     terminal.print('import data to target: snapshot part done in an earlier run.');
   } else {
     // The snapshot pipeline (and its SQL parser) is loaded only when this part runs.
-    const { DEFAULT_BATCH_BYTES, importSnapshotData } = await import('../../snapshot/import/import-data.js');
+    const { DEFAULT_BATCH_BYTES, importSnapshotData } = await (snapshotPipeline ?? import('../../snapshot/import/import-data.js'));
     const { pool } = await createPool(target, { applicationName: `godwit ${context.name}`, logger, max: parallelJobs + 1 });
     const sessions = postgresLoaderSessions(pool, parallelJobs, { user: target.user, database: target.database });
     const progress = terminal.fancyOutput

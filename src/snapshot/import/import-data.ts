@@ -80,6 +80,9 @@ export async function importSnapshotData(dir: ExportDir, store: MigrationStore, 
     }
     return columnsByTable.get(tableKey);
   };
+  // The schema files (and the SQL parser that reads them) are needed once the load is over: read them meanwhile.
+  const schemaFiles = readSchemaFiles(dir.schemaDir);
+  schemaFiles.catch(() => undefined);
   const load = await loadSnapshot(store, sessions, {
     migrationId,
     sourceColumns,
@@ -100,7 +103,7 @@ export async function importSnapshotData(dir: ExportDir, store: MigrationStore, 
 
   let postSnapshot: PostSnapshotSummary | undefined;
   let postSnapshotStatements: number | undefined;
-  const onDisk = await readSchemaFiles(dir.schemaDir).catch((error: unknown) => {
+  const onDisk = await schemaFiles.catch((error: unknown) => {
     logger.warn(`no exported schema to build indexes and keys from: ${String(error)}`);
     return undefined;
   });
