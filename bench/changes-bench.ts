@@ -138,6 +138,8 @@ async function sourceState(source: EmbeddedServer, database: string): Promise<So
  */
 async function waitForMatch(target: EmbeddedServer, database: string, expected: SourceState, timeoutMs: number, failed: () => string | undefined): Promise<bigint> {
   return withClient(target, database, async (client) => {
+    // Polled every 100 ms while the catch-up runs: no parallel workers taking the CPU the catch-up needs.
+    await client.query('SET max_parallel_workers_per_gather = 0');
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const at = process.hrtime.bigint();
