@@ -22,6 +22,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const baseDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'godwit-test-'));
   // mkdtemp makes 0700 root-owned dirs; the servers run as the `postgres` OS user.
   await fs.promises.chmod(baseDir, 0o755);
+  // Every temporary directory the tests (and the commands and servers they start) make goes under the
+  // run's own directory, removed with it: runs no longer leave export dirs and data dirs behind in /tmp.
+  const tmpDir = path.join(baseDir, 'tmp');
+  await fs.promises.mkdir(tmpDir);
+  await fs.promises.chmod(tmpDir, 0o1777);
+  process.env.TMPDIR = tmpDir;
   const running: EmbeddedServer[] = [];
 
   let done = false;
