@@ -152,6 +152,8 @@ class ApplyEngine {
       }
       await this.drain();
       if (this.appliedThrough() < this.dispatched) await this.rebase(this.dispatched, this.routing);
+      // The last report is this one: no tick may hand on an older progress after it.
+      if (timer !== undefined) clearInterval(timer);
       await this.reporting?.catch(() => undefined);
       return await this.durableProgress();
     } finally {
