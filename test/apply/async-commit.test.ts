@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyChanges } from '../../src/apply/apply-engine.js';
+import { canCommitAsynchronously } from '../../src/apply/durable-progress.js';
 import type { ApplyProgress } from '../../src/apply/apply-progress.js';
 import { openQueueReader } from '../../src/capture/queue/segment-reader.js';
 import type { Logger } from '../../src/core/logger.js';
@@ -110,4 +111,25 @@ describe('asynchronous commit of channel transactions', () => {
       place.cleanup();
     }
   }, 180_000);
+
+  it('a target where the barrier may not run (no EXECUTE on pg_logical_emit_message) keeps channel transactions synchronous', async () => {
+    await scalar(`CREATE ROLE no_barrier LOGIN PASSWORD 'no-barrier-pw'`);
+    await scalar('REVOKE EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text, boolean) FROM PUBLIC');
+    const scope = { migrationId: newMigrationId(), stream: 'source-to-target' as const };
+    const limited = new pg.Client({ ...target.connectionConfig('postgres'), user: 'no_barrier', password: 'no-barrier-pw' });
+    const admin = new pg.Client(target.connectionConfig('postgres'));
+    await Promise.all([limited.connect(), admin.connect()]);
+    try {
+      await scalar('CREATE SCHEMA IF NOT EXISTS godwit_metadata');
+      const session = (client: pg.Client) => ({ query: async <R extends Record<string, unknown>>(text: string, params?: unknown[]) => ({ rows: (await client.query(text, params)).rows as R[] }) });
+      // The superuser may (EXECUTE is not checked for it); the limited user is refused, and its session stays usable.
+      await scalar('CREATE TABLE IF NOT EXISTS godwit_metadata.apply_channels (migration_id uuid, stream text, channel int, last_applied_vsn bigint, routing text)');
+      expect(await canCommitAsynchronously(session(admin), scope)).toBe(true);
+      expect(await canCommitAsynchronously(session(limited), scope)).toBe(false);
+      expect((await limited.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await Promise.all([limited.end(), admin.end()]);
+      await scalar('GRANT EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text, boolean) TO PUBLIC');
+    }
+  }, 60_000);
 });
