@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled CLI lives in dist/ (built by `npm ci` through the prepare script).
+// Thin launcher: the compiled CLI lives in dist/bundle/godwit.js, one file bundled from dist/ (built by
+// `npm ci` through the prepare script; see scripts/bundle.mjs for why one file).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -10,7 +11,7 @@ if (globalThis.navigator === undefined) {
   Object.defineProperty(globalThis, 'navigator', { value: { userAgent: `Node.js/${process.versions.node.split('.')[0]}` }, configurable: true, writable: true });
 }
 
-const entry = new URL('../dist/cli/main.js', import.meta.url);
+const entry = new URL('../dist/bundle/godwit.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('godwit is not built: run `npm ci` (or `npm run build`) in the godwit folder first.\n');
   process.exit(2);
