@@ -7,9 +7,10 @@
 import type { ChangeEvent } from '../core/change-event.js';
 import type { Logger } from '../core/logger.js';
 import { withSession, type LoaderSessions } from '../engines/loader-sessions.js';
+import { copyOfStep } from './apply-copy.js';
 import { stepScript } from './apply-sql.js';
 import { tallyEvents, type ApplyCounters } from './apply-progress.js';
-import { runApplyTransaction, type ApplyRetry } from './apply-transaction.js';
+import { runApplyTransaction, type ApplyRetry, type ScriptPart } from './apply-transaction.js';
 import { planBatch } from './batch-plan.js';
 import { advanceChannelScript, advanceRefusedError, isAdvanceRefused, readChannelRows, type ChannelScope } from './channel-bookkeeping.js';
 import { TargetLostCommitsError } from './durable-progress.js';
@@ -153,9 +154,27 @@ export class ApplyChannel {
     this.context.counters.addCommitted(tally);
   }
 
-  /** The transaction's statements: the bookkeeping first (it locks the channel row and stops the text if another importer moved it), then the changes. */
-  private script(batch: readonly ChangeEvent[], from: number, to: number): string {
+  /**
+   * The transaction's statements: the bookkeeping first (it locks the channel row and stops the text if
+   * another importer moved it), then the changes; big inserts as COPYs where the sessions allow (apply-copy.ts).
+   */
+  private script(batch: readonly ChangeEvent[], from: number, to: number): string | ScriptPart[] {
     const steps = planBatch(batch, (event) => this.context.tableOf(event), this.context.ordered());
-    return [advanceChannelScript(this.context.scope, this.channel, from, to), ...steps.flatMap(stepScript)].join(';\n');
+    const bookkeeping = advanceChannelScript(this.context.scope, this.channel, from, to);
+    if (!this.context.sessions.copyInTransactions) return [bookkeeping, ...steps.flatMap(stepScript)].join(';\n');
+    const parts: ScriptPart[] = [];
+    let texts = [bookkeeping];
+    for (const step of steps) {
+      const copy = copyOfStep(step);
+      if (copy === undefined) {
+        texts.push(...stepScript(step));
+        continue;
+      }
+      if (texts.length > 0) parts.push(texts.join(';\n'));
+      texts = [];
+      parts.push(copy);
+    }
+    if (texts.length > 0) parts.push(texts.join(';\n'));
+    return parts.length === 1 && typeof parts[0] === 'string' ? parts[0] : parts;
   }
 }

@@ -41,7 +41,7 @@ export interface ApplyChangesOptions {
   stream: QueueStream;
   /** Parallel channels (default 4). */
   channels?: number;
-  /** Events per channel transaction at most (default 2000). */
+  /** Events per channel transaction at most (default DEFAULT_APPLY_BATCH_SIZE). */
   batchSize?: number;
   signal?: AbortSignal;
   /** Return once every event up to this vsn is applied. */
@@ -58,6 +58,15 @@ export interface ApplyChangesOptions {
   logger?: Logger;
   retry?: ApplyRetry;
 }
+
+/**
+ * Events per channel transaction. Larger batches collapse more changes of the same rows into one
+ * (pgbench's 10 branches and 100 tellers are updated by every transaction) and run fewer statements,
+ * but every event held is copied by the young-generation GC: in a pgbench catch-up of 272,000 events
+ * (tmp lab, race of exporter and importer), 2,000 took 1.13-1.25 s of target CPU, 4,000 1.03-1.08 s
+ * with the same importer CPU, 16,000 0.98-1.01 s with 0.3 s more importer CPU.
+ */
+const DEFAULT_APPLY_BATCH_SIZE = 4000;
 
 /**
  * Events read from the queue at a time. Small on purpose, like the channels' queues (one batch each):
@@ -110,7 +119,7 @@ class ApplyEngine {
     this.scope = { migrationId: options.migrationId, stream: options.stream };
     this.logger = options.logger ?? silentLogger;
     this.tables = new TargetTables(options.sessions);
-    this.batchSize = options.batchSize ?? 2000;
+    this.batchSize = options.batchSize ?? DEFAULT_APPLY_BATCH_SIZE;
     this.wantedChannels = options.channels ?? 4;
   }
 

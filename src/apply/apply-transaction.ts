@@ -11,8 +11,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GodwitError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { CommitOutcomeUnknown, commitOrUnknown, isConnectionLoss, isRetryableConflict, withSession, type LoaderSessions } from '../engines/loader-sessions.js';
+import { CommitOutcomeUnknown, commitOrUnknown, isConnectionLoss, isRetryableConflict, withSession, type LoaderSession, type LoaderSessions } from '../engines/loader-sessions.js';
 import type { SqlSession } from '../engines/sql-session.js';
+import { BufferCopySource, type CopyPart } from './apply-copy.js';
+
+/** A piece of a script transaction: SQL text, or a COPY (apply-copy.ts) between two texts. */
+export type ScriptPart = string | CopyPart;
 
 /** Retry policy for conflicts and lost connections. */
 export interface ApplyRetry {
@@ -34,9 +38,10 @@ export interface ApplyTransaction {
   body?(session: SqlSession): Promise<void>;
   /**
    * The statements as one SQL text without parameters: sent with BEGIN and COMMIT as one text, so the
-   * whole transaction costs one round trip. Used instead of `body` when given.
+   * whole transaction costs one round trip. Used instead of `body` when given. As parts, each COPY
+   * takes a round trip of its own between the texts around it, in order.
    */
-  script?: string;
+  script?: string | readonly ScriptPart[];
   /** Commit with synchronous_commit = off (script transactions only; see durable-progress.ts). */
   asynchronousCommit?: boolean;
   /** Asked on a fresh session after a COMMIT with unknown outcome: true when the bookkeeping shows it committed. */
@@ -79,8 +84,10 @@ export async function runApplyTransaction(sessions: LoaderSessions, transaction:
 const BEGIN_SQL = 'BEGIN; SET LOCAL synchronous_commit = on';
 const BEGIN_ASYNC_SQL = 'BEGIN; SET LOCAL synchronous_commit = off';
 
-async function once(session: SqlSession, transaction: ApplyTransaction): Promise<void> {
-  if (transaction.script !== undefined) return onceAsScript(session, transaction.script, transaction.asynchronousCommit === true ? BEGIN_ASYNC_SQL : BEGIN_SQL);
+async function once(session: LoaderSession, transaction: ApplyTransaction): Promise<void> {
+  const begin = transaction.asynchronousCommit === true ? BEGIN_ASYNC_SQL : BEGIN_SQL;
+  if (typeof transaction.script === 'string') return onceAsScript(session, transaction.script, begin);
+  if (transaction.script !== undefined) return onceAsParts(session, transaction.script, begin);
   await session.query(BEGIN_SQL);
   try {
     await transaction.body?.(session);
@@ -91,6 +98,38 @@ async function once(session: SqlSession, transaction: ApplyTransaction): Promise
     throw error;
   }
   await commitOrUnknown(session);
+}
+
+/**
+ * BEGIN, the parts and COMMIT: the texts between two COPYs go as one text, BEGIN with the first and
+ * COMMIT with the last. Failures are handled as in onceAsScript.
+ */
+async function onceAsParts(session: LoaderSession, parts: readonly ScriptPart[], begin: string): Promise<void> {
+  const pause = Number(process.env[SLEEP_BEFORE_COMMIT_ENV] ?? 0);
+  let texts = [begin];
+  try {
+    for (const part of parts) {
+      if (typeof part === 'string') {
+        texts.push(part);
+        continue;
+      }
+      if (texts.length > 0) await session.query(texts.join(';\n'));
+      texts = [];
+      await session.copyIn(part.copySql, new BufferCopySource(part.data));
+    }
+    if (pause > 0) {
+      if (texts.length > 0) await session.query(texts.join(';\n'));
+      await sleep(pause);
+      await session.query('COMMIT');
+    } else {
+      texts.push('COMMIT');
+      await session.query(texts.join(';\n'));
+    }
+  } catch (error) {
+    if (isConnectionLoss(error)) throw new CommitOutcomeUnknown('commit outcome unknown', { cause: error });
+    await session.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
 }
 
 /** BEGIN, the script and COMMIT as one text (a lost connection leaves the outcome unknown: the COMMIT may have run). */

@@ -10,6 +10,8 @@ export interface CopySource {
   readInto(target: Buffer, offset: number): number;
   /** Releases what the source holds (open files); called once the COPY ended, however it ended. */
   close(): void;
+  /** The number of bytes in all, when known up front: small sources get small buffers. */
+  readonly size?: number;
 }
 
 /** One session borrowed from the set; give it back with release(). */
@@ -23,6 +25,11 @@ export interface LoaderSession extends SqlSession {
 /** A bounded set of sessions on the target, `size` of them at most. */
 export interface LoaderSessions {
   readonly size: number;
+  /**
+   * True when a COPY FROM STDIN inside a transaction commits or rolls back with it (PostgreSQL). False
+   * on YugabyteDB, whose COPY commits every yb_default_copy_from_rows_per_transaction rows by itself.
+   */
+  readonly copyInTransactions: boolean;
   acquire(): Promise<LoaderSession>;
   end(): Promise<void>;
 }

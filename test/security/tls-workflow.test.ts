@@ -46,9 +46,16 @@ describe('the live migration over TLS verify-full with a client certificate', ()
       if (Date.now() > deadline) throw new Error('the streamed row never arrived');
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    const sessions = await query<{ backend_type: string; ssl: boolean; client_dn: string | null }>(source, 'postgres', `
+    // The row may have come with the snapshot: wait for the streaming session (a walsender) too.
+    const godwitSessions = (): Promise<{ backend_type: string; ssl: boolean; client_dn: string | null }[]> =>
+      query(source, 'postgres', `
       SELECT a.backend_type, s.ssl, s.client_dn FROM pg_stat_activity a JOIN pg_stat_ssl s ON s.pid = a.pid
        WHERE a.usename = $1 AND a.application_name LIKE 'godwit%'`, [user]);
+    let sessions = await godwitSessions();
+    while (!sessions.some((s) => s.backend_type === 'walsender') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      sessions = await godwitSessions();
+    }
     expect(sessions.some((s) => s.backend_type === 'walsender')).toBe(true);
     for (const s of sessions) expect(s).toMatchObject({ ssl: true, client_dn: `/CN=${user}` });
     const cutover = await runGodwit(['initiate', 'cutover', 'to', 'target', ...dir, '--prepare-for-fall-back', 'false'], { env });

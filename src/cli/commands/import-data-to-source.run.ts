@@ -37,8 +37,8 @@ export async function run(context: CommandContext): Promise<void> {
     await connection.client.end();
   }
 
-  const { pool } = await createPool(source, { applicationName: `godwit ${context.name}`, logger, max: channels + 1 });
-  const sessions = postgresLoaderSessions(pool, channels + 1, { user: source.user, database: source.database }, { replicaRole });
+  const { pool, server } = await createPool(source, { applicationName: `godwit ${context.name}`, logger, max: channels + 1 });
+  const sessions = postgresLoaderSessions(pool, channels + 1, { user: source.user, database: source.database }, { replicaRole, isYugabyte: server.isYugabyte });
   store.setPhaseStatus(PHASE, 'running', 'applying the fall-back stream');
   try {
     await runLiveApply(

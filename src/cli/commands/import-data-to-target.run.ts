@@ -108,7 +108,7 @@ export async function run(context: CommandContext): Promise<void> {
   const { runLiveApply } = await import('./live-apply.run.js');
   const channels = parallelJobs;
   const apply = await createPool(target, { applicationName: `godwit ${context.name}`, logger, max: channels + 1 });
-  const applySessions = postgresLoaderSessions(apply.pool, channels + 1, { user: target.user, database: target.database });
+  const applySessions = postgresLoaderSessions(apply.pool, channels + 1, { user: target.user, database: target.database }, { isYugabyte: apply.server.isYugabyte });
   let cutover;
   try {
     cutover = await runLiveApply(

@@ -81,7 +81,7 @@ export class CopyInFromSource {
     const connection = this.connection;
     if (connection === undefined) return;
     while (!this.ended && this.inFlight < MAX_IN_FLIGHT) {
-      const buffer = this.pool.pop() ?? Buffer.allocUnsafeSlow(HEADER_BYTES + PIECE_BYTES);
+      const buffer = this.pool.pop() ?? Buffer.allocUnsafeSlow(HEADER_BYTES + Math.min(PIECE_BYTES, Math.max(1, this.source.size ?? PIECE_BYTES)));
       let length: number;
       try {
         length = this.source.readInto(buffer, HEADER_BYTES);

@@ -25,17 +25,19 @@ export function replicationRoleRefusal(user: string, database: string, cause: un
 /**
  * Wraps a pool: sessions come out prepared for loading. `replicaRole: false` only for an apply whose
  * user may not set the role and who confirmed that the triggers and foreign keys are disabled
- * (`import data to source --yes`, src/engines/postgres/replica-role-guard.ts).
+ * (`import data to source --yes`, src/engines/postgres/replica-role-guard.ts). `isYugabyte`: the
+ * pool's server is YugabyteDB (its COPY commits on its own, see LoaderSessions.copyInTransactions).
  */
 export function postgresLoaderSessions(
   pool: pg.Pool,
   size: number,
   who: { user: string; database: string },
-  options: { replicaRole?: boolean } = {},
+  options: { replicaRole?: boolean; isYugabyte?: boolean } = {},
 ): LoaderSessions {
   const prepared = new WeakSet<pg.PoolClient>();
   return {
     size,
+    copyInTransactions: options.isYugabyte !== true,
     async acquire(): Promise<LoaderSession> {
       const client = await pool.connect();
       if (!prepared.has(client)) {
