@@ -55,11 +55,20 @@ interface FastBuffer extends Buffer {
   utf8Slice?(start: number, end: number): string;
 }
 
+/** The encoded names of one table shape, kept per shared table object and name arrays. */
+interface EncodedShape {
+  table: TableName;
+  keyColumns: readonly string[];
+  columns: readonly string[];
+  bytes: Buffer;
+}
+
 /** Encodes events into one reused buffer (version 2); the bytes are valid until the next encode. */
 export class ChangeEncoder {
   private buffer: FastBuffer = Buffer.allocUnsafe(64 * 1024);
   private offset = 0;
-  private readonly shapes = new WeakMap<TableName, { keyColumns: readonly string[]; columns: readonly string[]; bytes: Buffer }[]>();
+  private readonly shapes = new WeakMap<TableName, EncodedShape[]>();
+  private lastShape: EncodedShape | undefined;
 
   /** The buffer the last encode wrote into, from byte 0. */
   get bytes(): Buffer {
@@ -101,9 +110,22 @@ export class ChangeEncoder {
    * the arrays must not change once encoded.
    */
   private shape(change: ChangeInput): void {
-    let known = this.shapes.get(change.table);
-    const cached = known?.find((entry) => entry.keyColumns === change.keyColumns && entry.columns === change.columns);
+    // Consecutive events mostly share a shape (the same table, or the few tables of one transaction).
+    let cached = this.lastShape;
+    if (cached === undefined || cached.table !== change.table || cached.keyColumns !== change.keyColumns || cached.columns !== change.columns) {
+      cached = undefined;
+      const candidates = this.shapes.get(change.table);
+      if (candidates !== undefined) {
+        for (const entry of candidates) {
+          if (entry.keyColumns === change.keyColumns && entry.columns === change.columns) {
+            cached = entry;
+            break;
+          }
+        }
+      }
+    }
     if (cached !== undefined) {
+      this.lastShape = cached;
       this.ensure(cached.bytes.length);
       copyBytes(cached.bytes, 0, cached.bytes.length, this.buffer, this.offset);
       this.offset += cached.bytes.length;
@@ -118,9 +140,12 @@ export class ChangeEncoder {
     const shapeLength = this.offset - start;
     if (shapeLength > 0xffff) throw new Error(`the table and column names of ${change.table.schema}.${change.table.name} take ${shapeLength} bytes, more than a record holds`);
     this.buffer.writeUInt16LE(shapeLength, 2);
+    let known = this.shapes.get(change.table);
     if (known === undefined) this.shapes.set(change.table, (known = []));
     if (known.length >= 8) known.shift();
-    known.push({ keyColumns: change.keyColumns, columns: change.columns, bytes: Buffer.from(this.buffer.subarray(start, this.offset)) });
+    const entry = { table: change.table, keyColumns: change.keyColumns, columns: change.columns, bytes: Buffer.from(this.buffer.subarray(start, this.offset)) };
+    known.push(entry);
+    this.lastShape = entry;
   }
 
   private ensure(bytes: number): void {
@@ -249,8 +274,13 @@ export class ChangeDecoder {
     const commitLsn = this.lsn(source, lsnStart, lsnStart + lsnLength);
     const xid = reader.f64();
     const commitTimeMs = (flags & FLAG_COMMIT_TIME) !== 0 ? reader.f64() : null;
+    // ASCII values are slices of one Latin-1 string of the record's values (one call into C++ per record, not per value).
+    const hasValues = (flags & (FLAG_NEW_VALUES | FLAG_OLD_KEY)) !== 0;
+    if (hasValues) reader.text = latin1(source, reader.at, end);
+    reader.textBase = reader.at;
     const newValues = (flags & FLAG_NEW_VALUES) !== 0 ? readValues(reader) : null;
     const oldKey = (flags & FLAG_OLD_KEY) !== 0 ? readValues(reader) : null;
+    reader.text = '';
     if (reader.at !== end) throw new Error(`${end - reader.at} bytes follow the event`);
     return { vsn, stream, commitLsn, xid, commitTimeMs, table: shape.table, op, keyColumns: shape.keyColumns, columns: shape.columns, newValues, oldKey };
   }
@@ -320,8 +350,17 @@ function readValues(reader: PayloadReader): ColumnValue[] {
   return values;
 }
 
+/** Latin-1 text of source [start, end): ASCII bytes as they are, one character per byte. */
+function latin1(source: FastBuffer, start: number, end: number): string {
+  return source.latin1Slice !== undefined ? source.latin1Slice(start, end) : source.toString('latin1', start, end);
+}
+
 /** A bounds-checked cursor over one payload. */
 class PayloadReader {
+  /** The payload's bytes from textBase on as Latin-1 text, while its values are read (see ChangeDecoder.decode). */
+  text = '';
+  textBase = 0;
+
   constructor(
     private source: FastBuffer,
     public at: number,
@@ -398,10 +437,9 @@ class PayloadReader {
 
   private ascii(length: number): string {
     this.need(length);
-    const start = this.at;
+    const start = this.at - this.textBase;
     this.at += length;
-    const source = this.source;
-    return source.latin1Slice !== undefined ? source.latin1Slice(start, start + length) : source.toString('latin1', start, start + length);
+    return this.text.slice(start, start + length);
   }
 
   private utf8(length: number): string {
