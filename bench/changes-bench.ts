@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { EmbeddedServer } from '../src/embedded/embedded-server.js';
 import { exportDirLayout } from '../src/state/export-dir.js';
-import { findTool, mustSucceed, startTimed, timed, type Started, type Timed } from './tools.js';
+import { cpuSeconds, findTool, mustSucceed, startTimed, timed, type Started, type Timed } from './tools.js';
 
 const GODWIT = new URL('../bin/godwit.js', import.meta.url).pathname;
 const TABLES = ['pgbench_accounts', 'pgbench_branches', 'pgbench_history', 'pgbench_tellers'];
@@ -22,6 +22,8 @@ export interface ChangesResult {
   tool: string;
   backlogTransactions: number | undefined;
   seconds: number | undefined;
+  /** CPU seconds of each process of the catch-up, read when the target matched (where the time went). */
+  cpu?: Record<string, number>;
   /** godwit: the importer's and the exporter's peak RSS during the catch-up. */
   peakRssMb: { importer: number; exporter: number } | undefined;
   note: string;
@@ -264,6 +266,7 @@ async function godwitChanges(pgbench: string, source: EmbeddedServer, target: Em
     clearInterval(sampler);
   }
   const seconds = Number(matchedAt - started) / 1e9;
+  const cpu = await catchUpCpu(source, target, targetDb, { exporter: running[0]?.child.pid, importer: running[1]?.child.pid }, "application_name LIKE 'godwit%'");
   const [exporter, importer] = await stopBoth('godwit (after the catch-up)', running);
   await verifyIdentical(source, sourceDb, target, targetDb);
 
@@ -285,6 +288,7 @@ async function godwitChanges(pgbench: string, source: EmbeddedServer, target: Em
     tool: 'godwit',
     backlogTransactions: transactions,
     seconds,
+    cpu,
     peakRssMb: { importer: importer?.peakRssMb ?? 0, exporter: exporter?.peakRssMb ?? 0 },
     note: `${options.jobs} channels; capture and apply restarted together; backlog in the queue after ${captured?.at.toFixed(1) ?? '?'} s; md5 verified`,
   };
@@ -344,11 +348,37 @@ async function nativeChanges(pgbench: string, source: EmbeddedServer, target: Em
     await withClient(target, targetDb, (c) => c.query(`ALTER SUBSCRIPTION ${subscription} ENABLE`));
     const matchedAt = await waitForMatch(target, targetDb, expected, 20 * 60_000, () => undefined);
     const seconds = Number(matchedAt - started) / 1e9;
+    const worker = await withClient(target, targetDb, async (c) => (await c.query<{ pid: number }>('SELECT pid FROM pg_stat_subscription WHERE subname = $1 AND pid IS NOT NULL', [subscription])).rows[0]?.pid);
+    const cpu = await catchUpCpu(source, target, targetDb, { 'apply worker': worker }, 'false');
     await verifyIdentical(source, sourceDb, target, targetDb);
-    return { tool: 'native logical replication', backlogTransactions: transactions, seconds, peakRssMb: undefined, note: 'one apply worker (PostgreSQL 17 defaults); md5 verified' };
+    return { tool: 'native logical replication', backlogTransactions: transactions, seconds, cpu, peakRssMb: undefined, note: 'one apply worker (PostgreSQL 17 defaults); md5 verified' };
   } finally {
     await withClient(target, targetDb, (c) => c.query(`DROP SUBSCRIPTION IF EXISTS ${subscription}`)).catch(() => undefined);
   }
+}
+
+/**
+ * CPU seconds of the catch-up's processes when the target matched: `processes` by name, the source's
+ * walsenders (only the catch-up's stream runs then), and the target's client backends that `backends`
+ * (an SQL condition on pg_stat_activity) selects. Every one of them started with the catch-up.
+ */
+async function catchUpCpu(source: EmbeddedServer, target: EmbeddedServer, targetDb: string, processes: Record<string, number | undefined>, backends: string): Promise<Record<string, number>> {
+  const senders = await withClient(source, 'postgres', async (c) => (await c.query<{ pid: number }>('SELECT pid FROM pg_stat_replication')).rows.map((r) => r.pid));
+  const clients = await withClient(target, targetDb, async (c) =>
+    (await c.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND (${backends})`, [targetDb])).rows.map((r) => r.pid),
+  );
+  const cpu: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(processes)) cpu[name] = cpuSeconds(pid);
+  cpu.walsender = senders.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  if (clients.length > 0) cpu['target backends'] = clients.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  return cpu;
+}
+
+/** `exporter 1.02, importer 0.98, ...`: a catch-up's CPU seconds per process, and their sum. */
+export function describeCpu(cpu: Record<string, number> | undefined): string {
+  if (cpu === undefined) return '';
+  const parts = Object.entries(cpu).map(([name, seconds]) => `${name} ${seconds.toFixed(2)}`);
+  return `CPU s: ${parts.join(', ')}; total ${Object.values(cpu).reduce((a, b) => a + b, 0).toFixed(2)}`;
 }
 
 /**
@@ -369,6 +399,7 @@ export async function runChangesBenchmark(source: EmbeddedServer, target: Embedd
       let result: ChangesResult;
       try {
         result = await run(pgbench, source, target, options);
+        if (result.cpu !== undefined) process.stderr.write(`${tool} catch-up ${describeCpu(result.cpu)}\n`);
       } catch (error) {
         const message = (error as Error).message;
         process.stderr.write(`${tool} failed: ${message}\n`);
@@ -392,5 +423,6 @@ function medianRound(results: ChangesResult[]): ChangesResult {
   if (median === undefined) return results[0] as ChangesResult;
   if (results.length === 1) return median;
   const rates = results.map((r) => catchUpRate(r)?.toFixed(0) ?? 'failed').join(', ');
-  return { ...median, note: `${median.note}; median of ${results.length} rounds (transactions/s: ${rates})` };
+  const cpu = median.cpu === undefined ? '' : `; median round's ${describeCpu(median.cpu)}`;
+  return { ...median, note: `${median.note}; median of ${results.length} rounds (transactions/s: ${rates})${cpu}` };
 }

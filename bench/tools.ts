@@ -20,6 +20,17 @@ function rssKb(pid: number): number {
   }
 }
 
+/** CPU seconds (user + system, all threads) a process has used so far; 0 once it is gone. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /** A started program whose memory is sampled until it exits. */
 export interface Started {
   child: ChildProcess;
