@@ -22,6 +22,8 @@ export interface ChangesResult {
   tool: string;
   backlogTransactions: number | undefined;
   seconds: number | undefined;
+  /** godwit only: each round's rate over the native rate of the same round. */
+  pairedRatios?: number[];
   /** CPU seconds of each process of the catch-up, read when the target matched (where the time went). */
   cpu?: Record<string, number>;
   /** godwit: the importer's and the exporter's peak RSS during the catch-up. */
@@ -408,7 +410,18 @@ export async function runChangesBenchmark(source: EmbeddedServer, target: Embedd
       rounds.get(tool)?.push(result);
     }
   }
-  return sides.map(([tool]) => medianRound(rounds.get(tool) ?? []));
+  const results = sides.map(([tool]) => medianRound(rounds.get(tool) ?? []));
+  // Each round's godwit rate over the native rate right after it: on a host whose speed drifts, a
+  // round's two sides share the conditions better than the medians of all rounds do.
+  const godwitRounds = rounds.get('godwit') ?? [];
+  const nativeRounds = rounds.get('native logical replication') ?? [];
+  const paired = godwitRounds.flatMap((g, i) => {
+    const [ours, theirs] = [catchUpRate(g), catchUpRate(nativeRounds[i] as ChangesResult)];
+    return ours !== undefined && theirs !== undefined ? [ours / theirs] : [];
+  });
+  const godwit = results[0];
+  if (godwit !== undefined && godwit.tool === 'godwit') godwit.pairedRatios = paired;
+  return results;
 }
 
 /** Transactions per second of one catch-up, undefined for a failed one. */

@@ -54,10 +54,17 @@ try {
     const ratio = godwitRate !== undefined && nativeRate !== undefined ? `${(godwitRate / nativeRate).toFixed(2)} (goal >= 1.0)` : 'n/a (a side failed)';
     process.stdout.write(
       `pgbench scale ${changesScale} (+ primary key on pgbench_history), backlog of pgbench -c 4 -j 2 -T ${backlogSeconds} -n, PostgreSQL 15 -> 17, median of ${changesRounds} rounds\n` +
-        `${table.toString()}\ncatch-up transactions/s, godwit / native: ${ratio}\n`,
+        `${table.toString()}\ncatch-up transactions/s, godwit / native: ${ratio}\n` +
+        (godwit?.pairedRatios !== undefined && godwit.pairedRatios.length > 1 ? `the same, round by round: ${godwit.pairedRatios.map((r) => r.toFixed(2)).join(', ')} (median ${median(godwit.pairedRatios).toFixed(2)})\n` : ''),
     );
   }
 } finally {
   await Promise.allSettled([source.stop(), target.stop()]);
   rmSync(base, { recursive: true, force: true });
+}
+
+/** The middle value (the lower middle of an even count). */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
 }
