@@ -13,9 +13,8 @@ import type { TargetTable } from '../../src/apply/target-tables.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { ChangeInput } from '../../src/core/change-event.js';
 import type { LoaderSessions } from '../../src/engines/loader-sessions.js';
-import type { MigrationStore } from '../../src/state/store.js';
 import { createDatabase, dropDatabase, query, runSql, servers } from '../harness/index.js';
-import { applyQueue, ins, newMigrationId, queuePlace, targetSessions, writeTransactions, type QueuePlace } from './apply-helpers.js';
+import { applyQueue, ins, newMigrationId, targetSessions, testQueues, writeTransactions } from './apply-helpers.js';
 
 const NASTY = ['', ' ', '\\N', 'NULL', '\\', '\\\\', 'tab\there', 'new\nline', 'cr\rlf\r\n', '\\t literally', "it's", '"q"', '{a,b}', '日本語 ✈ 🐦‍⬛ e\u0301', `${'\\'.repeat(100)}\t${'\n'.repeat(3)}`];
 
@@ -44,15 +43,7 @@ describe('inserts applied by COPY on a PostgreSQL 17 target', () => {
   const { target } = servers();
   let db: string;
   let sessions: LoaderSessions;
-  const places: QueuePlace[] = [];
-  const stores: MigrationStore[] = [];
-  function freshQueue(): { place: QueuePlace; store: MigrationStore } {
-    const place = queuePlace('apply-copy');
-    const store = place.openStore();
-    places.push(place);
-    stores.push(store);
-    return { place, store };
-  }
+  const queues = testQueues('apply-copy');
 
   beforeAll(async () => {
     db = await createDatabase(target, 'apply_copy');
@@ -70,15 +61,14 @@ describe('inserts applied by COPY on a PostgreSQL 17 target', () => {
   });
   afterAll(async () => {
     await sessions?.end();
-    for (const store of stores) store.close();
-    for (const place of places) place.cleanup();
+    queues.close();
     if (db !== undefined) await dropDatabase(target, db);
   });
 
   it('lands every value exactly, identity values included, with the bookkeeping', async () => {
     expect(sessions.copyInTransactions).toBe(true);
     const migrationId = newMigrationId();
-    const { place, store } = freshQueue();
+    const { place, store } = queues.fresh();
     const T = { schema: 'public', name: 'texts' };
     const cols = ['id', 'body', 'arr', 'c', 'n', 'g', 'i'];
     const count = NASTY.length * 10;

@@ -13,7 +13,28 @@ import type { MigrationStore } from '../../src/state/store.js';
 // No import of the harness index here: it needs vitest, and the crash child runs outside vitest.
 import type { HarnessServer } from '../harness/provided.js';
 
-export { queuePlace, type QueuePlace } from '../queue/queue-helpers.js';
+import { queuePlace, type QueuePlace } from '../queue/queue-helpers.js';
+
+export { queuePlace, type QueuePlace };
+
+/** Fresh queues for the tests of one file (each test its own migration); close() closes and removes them all. */
+export function testQueues(prefix: string): { fresh(): { place: QueuePlace; store: MigrationStore }; close(): void } {
+  const places: QueuePlace[] = [];
+  const stores: MigrationStore[] = [];
+  return {
+    fresh() {
+      const place = queuePlace(prefix);
+      const store = place.openStore();
+      places.push(place);
+      stores.push(store);
+      return { place, store };
+    },
+    close() {
+      for (const store of stores) store.close();
+      for (const place of places) place.cleanup();
+    },
+  };
+}
 
 /** Loader sessions (session_replication_role = replica) on `database` of `server`. */
 export function targetSessions(server: HarnessServer, database: string, size = 6): LoaderSessions {

@@ -10,9 +10,8 @@ import { withSession } from '../../src/engines/loader-sessions.js';
 import { StateError } from '../../src/core/errors.js';
 import type { ChangeInput } from '../../src/core/change-event.js';
 import type { LoaderSessions } from '../../src/engines/loader-sessions.js';
-import type { MigrationStore } from '../../src/state/store.js';
 import { createDatabase, dropDatabase, query, runSql, servers } from '../harness/index.js';
-import { applyQueue, ins, newMigrationId, queuePlace, targetSessions, upd, writeTransactions, type QueuePlace } from './apply-helpers.js';
+import { applyQueue, ins, newMigrationId, targetSessions, testQueues, upd, writeTransactions } from './apply-helpers.js';
 
 const T = { schema: 'public', name: 'texts' };
 const COLS = ['id', 'body', 'arr'];
@@ -46,16 +45,7 @@ describe('channel transactions as one SQL text', () => {
   const { target } = servers();
   let db: string;
   let sessions: LoaderSessions;
-  const places: QueuePlace[] = [];
-  const stores: MigrationStore[] = [];
-  /** A fresh queue per test (each test is its own migration). */
-  function freshQueue(): { place: QueuePlace; store: MigrationStore } {
-    const place = queuePlace('apply-script');
-    const store = place.openStore();
-    places.push(place);
-    stores.push(store);
-    return { place, store };
-  }
+  const queues = testQueues('apply-script');
 
   beforeAll(async () => {
     db = await createDatabase(target, 'apply_script');
@@ -64,8 +54,7 @@ describe('channel transactions as one SQL text', () => {
   });
   afterAll(async () => {
     await sessions?.end();
-    for (const store of stores) store.close();
-    for (const place of places) place.cleanup();
+    queues.close();
     if (db !== undefined) await dropDatabase(target, db);
   });
 
@@ -77,7 +66,7 @@ describe('channel transactions as one SQL text', () => {
 
   it('lands every value exactly, inserted and updated', async () => {
     const migrationId = newMigrationId();
-    const { place, store } = freshQueue();
+    const { place, store } = queues.fresh();
     const transactions: ChangeInput[][] = NASTY.map((body, i) => [ins(T, ['id'], COLS, [String(i), body, `{"${body.replace(/[\\"]/g, (c) => `\\${c}`)}",NULL}`])]);
     transactions.push(NASTY.map((body, i) => upd(T, ['id'], COLS, [String(i + 1000), [...body].reverse().join(''), null])));
     transactions[transactions.length - 1]?.unshift(...NASTY.map((_, i) => ins(T, ['id'], COLS, [String(i + 1000), 'x', null])));
@@ -90,7 +79,7 @@ describe('channel transactions as one SQL text', () => {
 
   it('lands character(n) and bit(n) values whole (sent without the trailing spaces of character(n))', async () => {
     const migrationId = newMigrationId();
-    const { place, store } = freshQueue();
+    const { place, store } = queues.fresh();
     await runSql(target, db, 'CREATE TABLE padded (k char(6) PRIMARY KEY, c char(10), b bpchar, v varchar(10), t text, ca char(3)[], bits bit(4), vb varbit)');
     const P = { schema: 'public', name: 'padded' };
     const cols = ['k', 'c', 'b', 'v', 't', 'ca', 'bits', 'vb'];
@@ -112,7 +101,7 @@ describe('channel transactions as one SQL text', () => {
 
   it('refuses a channel another importer moved, running none of the statements after the bookkeeping', async () => {
     const migrationId = newMigrationId();
-    const { place, store } = freshQueue();
+    const { place, store } = queues.fresh();
     await runSql(target, db, 'TRUNCATE texts');
     const first = await writeTransactions(store, place.queueDir, [Array.from({ length: 20 }, (_, i) => ins(T, ['id'], COLS, [String(i), 'v1', null]))]);
     await applyQueue(store, place.queueDir, sessions, migrationId, first, { channels: 2 });
