@@ -274,13 +274,13 @@ export class ChangeDecoder {
     const commitLsn = this.lsn(source, lsnStart, lsnStart + lsnLength);
     const xid = reader.f64();
     const commitTimeMs = (flags & FLAG_COMMIT_TIME) !== 0 ? reader.f64() : null;
-    // ASCII values are slices of one Latin-1 string of the record's values (one call into C++ per record, not per value).
-    const hasValues = (flags & (FLAG_NEW_VALUES | FLAG_OLD_KEY)) !== 0;
-    if (hasValues) reader.text = latin1(source, reader.at, end);
+    // ASCII values are slices of one Latin-1 string of the record's values, made at the first of them
+    // (one call into C++ per record, not per value; none for a record without ASCII values).
+    reader.text = undefined;
     reader.textBase = reader.at;
     const newValues = (flags & FLAG_NEW_VALUES) !== 0 ? readValues(reader) : null;
     const oldKey = (flags & FLAG_OLD_KEY) !== 0 ? readValues(reader) : null;
-    reader.text = '';
+    reader.text = undefined;
     if (reader.at !== end) throw new Error(`${end - reader.at} bytes follow the event`);
     return { vsn, stream, commitLsn, xid, commitTimeMs, table: shape.table, op, keyColumns: shape.keyColumns, columns: shape.columns, newValues, oldKey };
   }
@@ -358,7 +358,7 @@ function latin1(source: FastBuffer, start: number, end: number): string {
 /** A bounds-checked cursor over one payload. */
 class PayloadReader {
   /** The payload's bytes from textBase on as Latin-1 text, while its values are read (see ChangeDecoder.decode). */
-  text = '';
+  text: string | undefined;
   textBase = 0;
 
   constructor(
@@ -439,6 +439,7 @@ class PayloadReader {
     this.need(length);
     const start = this.at - this.textBase;
     this.at += length;
+    this.text ??= latin1(this.source, this.textBase, this.end);
     return this.text.slice(start, start + length);
   }
 
