@@ -55,9 +55,8 @@ interface FastBuffer extends Buffer {
   utf8Slice?(start: number, end: number): string;
 }
 
-/** The encoded names of one table shape, kept per shared table object and name arrays. */
+/** The encoded names of one table shape, kept per shared table object (the WeakMap's key) and name arrays. */
 interface EncodedShape {
-  table: TableName;
   keyColumns: readonly string[];
   columns: readonly string[];
   bytes: Buffer;
@@ -68,7 +67,6 @@ export class ChangeEncoder {
   private buffer: FastBuffer = Buffer.allocUnsafe(64 * 1024);
   private offset = 0;
   private readonly shapes = new WeakMap<TableName, EncodedShape[]>();
-  private lastShape: EncodedShape | undefined;
 
   /** The buffer the last encode wrote into, from byte 0. */
   get bytes(): Buffer {
@@ -110,22 +108,15 @@ export class ChangeEncoder {
    * the arrays must not change once encoded.
    */
   private shape(change: ChangeInput): void {
-    // Consecutive events mostly share a shape (the same table, or the few tables of one transaction).
-    let cached = this.lastShape;
-    if (cached === undefined || cached.table !== change.table || cached.keyColumns !== change.keyColumns || cached.columns !== change.columns) {
-      cached = undefined;
-      const candidates = this.shapes.get(change.table);
-      if (candidates !== undefined) {
-        for (const entry of candidates) {
-          if (entry.keyColumns === change.keyColumns && entry.columns === change.columns) {
-            cached = entry;
-            break;
-          }
-        }
+    let known = this.shapes.get(change.table);
+    let cached: EncodedShape | undefined;
+    for (const entry of known ?? []) {
+      if (entry.keyColumns === change.keyColumns && entry.columns === change.columns) {
+        cached = entry;
+        break;
       }
     }
     if (cached !== undefined) {
-      this.lastShape = cached;
       this.ensure(cached.bytes.length);
       copyBytes(cached.bytes, 0, cached.bytes.length, this.buffer, this.offset);
       this.offset += cached.bytes.length;
@@ -140,12 +131,9 @@ export class ChangeEncoder {
     const shapeLength = this.offset - start;
     if (shapeLength > 0xffff) throw new Error(`the table and column names of ${change.table.schema}.${change.table.name} take ${shapeLength} bytes, more than a record holds`);
     this.buffer.writeUInt16LE(shapeLength, 2);
-    let known = this.shapes.get(change.table);
     if (known === undefined) this.shapes.set(change.table, (known = []));
     if (known.length >= 8) known.shift();
-    const entry = { table: change.table, keyColumns: change.keyColumns, columns: change.columns, bytes: Buffer.from(this.buffer.subarray(start, this.offset)) };
-    known.push(entry);
-    this.lastShape = entry;
+    known.push({ keyColumns: change.keyColumns, columns: change.columns, bytes: Buffer.from(this.buffer.subarray(start, this.offset)) });
   }
 
   private ensure(bytes: number): void {
