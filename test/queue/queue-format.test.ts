@@ -1,20 +1,32 @@
 // The queue's payload format: version 2 (binary) round-trips every kind of value exactly, shares the
 // names of a table shape between events, and a record whose checksum matches but whose payload is not
-// an event is reported as damaged; a segment of version 1 (JSON, written by an earlier godwit) is still
-// read, and the writer continues the queue in a new version-2 segment instead of appending to it.
+// an event is reported as damaged; segments of versions 1 (JSON) and 2 (binary payloads, checksummed
+// records), written by an earlier godwit, are still read, and the writer continues the queue in a new
+// version-3 segment (checksummed blocks) instead of appending to them.
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChangeDecoder, ChangeEncoder, encodeChangeV1 } from '../../src/capture/queue/event-codec.js';
 import { QueueDamagedError } from '../../src/capture/queue/queue-errors.js';
-import { RECORD_HEADER_SIZE, SEGMENT_FORMAT_VERSION, checksum, SEGMENT_HEADER_SIZE, SEGMENT_MAGIC, recordPayloadLength, segmentFileName } from '../../src/capture/queue/segment-format.js';
+import {
+  CHECKED_RECORD_HEADER_SIZE,
+  RECORD_HEADER_SIZE,
+  SEGMENT_FORMAT_VERSION,
+  SEGMENT_HEADER_SIZE,
+  SEGMENT_MAGIC,
+  checksum,
+  segmentFileName,
+  writeBlockHeader,
+  writeCheckedRecord,
+} from '../../src/capture/queue/segment-format.js';
 import { openQueueReader } from '../../src/capture/queue/segment-reader.js';
 import { openQueueWriter } from '../../src/capture/queue/segment-writer.js';
 import { UNCHANGED, type ChangeEvent, type ChangeInput } from '../../src/core/change-event.js';
 import { listQueueSegments, recordQueueCommit } from '../../src/state/queue-store.js';
 import type { MigrationStore } from '../../src/state/store.js';
 import { changeFor, expectedEvent, queuePlace, type QueuePlace } from './queue-helpers.js';
+import { segmentBlocks } from './segment-layout.js';
 
 function roundTrip(change: ChangeInput, decoder = new ChangeDecoder()): ChangeEvent {
   const encoder = new ChangeEncoder();
@@ -120,21 +132,19 @@ describe('queue segments across format versions', () => {
     return events;
   }
 
-  /** Segment 1 as an earlier godwit wrote it: version 1 header, JSON payloads; recorded as open. */
-  function writeVersion1Segment(lastVsn: number): void {
+  /** Segment 1 as an earlier godwit wrote it: a version 1 (JSON) or 2 (binary) header and records checksummed one by one; recorded as open. */
+  function writeOldSegment(version: 1 | 2, lastVsn: number): void {
     const header = Buffer.alloc(SEGMENT_HEADER_SIZE);
     SEGMENT_MAGIC.copy(header, 0);
-    header.writeUInt16LE(1, 8);
+    header.writeUInt16LE(version, 8);
     header.writeUInt32LE(1, 12);
     const records = [header];
+    const encoder = new ChangeEncoder();
     for (let vsn = 1; vsn <= lastVsn; vsn++) {
-      const payload = Buffer.from(encodeChangeV1(changeFor(vsn)), 'utf8');
-      const frame = Buffer.alloc(RECORD_HEADER_SIZE);
-      frame.writeUInt32LE(payload.length, 4);
-      frame.writeUInt32LE(vsn, 8);
-      frame.writeUInt32LE(0, 12);
-      frame.writeUInt32LE(crc32(Buffer.concat([frame.subarray(4), payload])), 0);
-      records.push(frame, payload);
+      const payload = version === 1 ? Buffer.from(encodeChangeV1(changeFor(vsn)), 'utf8') : Buffer.from(encoder.bytes.subarray(0, encoder.encode(changeFor(vsn))));
+      const record = Buffer.alloc(CHECKED_RECORD_HEADER_SIZE + payload.length);
+      writeCheckedRecord(record, 0, vsn, payload, payload.length);
+      records.push(record);
     }
     const bytes = Buffer.concat(records);
     const fileName = segmentFileName('source-to-target', 1);
@@ -147,25 +157,36 @@ describe('queue segments across format versions', () => {
     );
   }
 
-  it('reads a version-1 segment and continues the queue in a new version-2 segment', async () => {
-    writeVersion1Segment(10);
-    expect(await readAll()).toEqual(Array.from({ length: 10 }, (_, i) => expectedEvent(i + 1)));
-    const writer = openQueueWriter({ store, queueDir: place.queueDir, stream: 'source-to-target' });
-    expect(writer.durablePoint).toEqual({ lastVsn: 10, endLsn: '0/A' });
-    for (let vsn = 11; vsn <= 25; vsn++) writer.append(changeFor(vsn));
-    writer.endTransaction('0/B');
-    await writer.commit();
-    await writer.close();
-    const segments = listQueueSegments(store, 'source-to-target');
-    expect(segments.map((s) => [s.segmentNo, s.firstVsn, s.lastVsn, s.closedAt !== null])).toEqual([
-      [1, 1, 10, true],
-      [2, 11, 25, false],
-    ]);
-    const second = readFileSync(join(place.queueDir, segments[1]?.fileName ?? ''));
-    expect(second.readUInt16LE(8)).toBe(SEGMENT_FORMAT_VERSION);
-    expect(await readAll()).toEqual(Array.from({ length: 25 }, (_, i) => expectedEvent(i + 1)));
-    expect(await readAll(8)).toEqual(Array.from({ length: 18 }, (_, i) => expectedEvent(i + 8)));
+  it('frames old records as earlier godwits did (CRC-32 over length, vsn and payload)', () => {
+    const payload = Buffer.from('{"x":1}');
+    const record = Buffer.alloc(CHECKED_RECORD_HEADER_SIZE + payload.length);
+    writeCheckedRecord(record, 0, 7, payload, payload.length);
+    expect(record.readUInt32LE(4)).toBe(payload.length);
+    expect(record.readUInt32LE(8)).toBe(7);
+    expect(record.readUInt32LE(0)).toBe(crc32(record.subarray(4)));
   });
+
+  for (const version of [1, 2] as const) {
+    it(`reads a version-${version} segment and continues the queue in a new version-${SEGMENT_FORMAT_VERSION} segment`, async () => {
+      writeOldSegment(version, 10);
+      expect(await readAll()).toEqual(Array.from({ length: 10 }, (_, i) => expectedEvent(i + 1)));
+      const writer = openQueueWriter({ store, queueDir: place.queueDir, stream: 'source-to-target' });
+      expect(writer.durablePoint).toEqual({ lastVsn: 10, endLsn: '0/A' });
+      for (let vsn = 11; vsn <= 25; vsn++) writer.append(changeFor(vsn));
+      writer.endTransaction('0/B');
+      await writer.commit();
+      await writer.close();
+      const segments = listQueueSegments(store, 'source-to-target');
+      expect(segments.map((s) => [s.segmentNo, s.firstVsn, s.lastVsn, s.closedAt !== null])).toEqual([
+        [1, 1, 10, true],
+        [2, 11, 25, false],
+      ]);
+      const second = readFileSync(join(place.queueDir, segments[1]?.fileName ?? ''));
+      expect(second.readUInt16LE(8)).toBe(SEGMENT_FORMAT_VERSION);
+      expect(await readAll()).toEqual(Array.from({ length: 25 }, (_, i) => expectedEvent(i + 1)));
+      expect(await readAll(8)).toEqual(Array.from({ length: 18 }, (_, i) => expectedEvent(i + 8)));
+    });
+  }
 
   it('refuses a segment of an unknown format version, naming it', async () => {
     const writer = openQueueWriter({ store, queueDir: place.queueDir, stream: 'source-to-target' });
@@ -180,7 +201,7 @@ describe('queue segments across format versions', () => {
     const error = await readAll().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(QueueDamagedError);
     expect(error).toMatchObject({ damage: 'bad-header', offset: 0 });
-    expect((error as Error).message).toMatch(/format version 9, this godwit reads versions 1 and 2/);
+    expect((error as Error).message).toMatch(/format version 9, this godwit reads versions 1, 2 and 3/);
   });
 
   it('reports a record whose checksum matches but whose payload is no event', async () => {
@@ -191,11 +212,11 @@ describe('queue segments across format versions', () => {
     await writer.close();
     const file = join(place.queueDir, listQueueSegments(store, 'source-to-target')[0]?.fileName ?? '');
     const bytes = readFileSync(file);
-    let offset = SEGMENT_HEADER_SIZE;
-    for (let i = 0; i < 3; i++) offset += RECORD_HEADER_SIZE + recordPayloadLength(bytes, offset);
-    // Record of vsn 4: a wrong operation code, with the checksum made to match.
+    const [block] = segmentBlocks(bytes, bytes.length);
+    const offset = block?.records[3]?.offset ?? 0;
+    // Record of vsn 4: a wrong operation code, with the block's checksum made to match.
     bytes[offset + RECORD_HEADER_SIZE] = 0x51;
-    bytes.writeUInt32LE(crc32(bytes.subarray(offset + 4, offset + RECORD_HEADER_SIZE + recordPayloadLength(bytes, offset))), offset);
+    writeBlockHeader(bytes, block?.offset ?? 0, block?.bodyBytes ?? 0);
     writeFileSync(file, bytes);
     const error = await readAll().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(QueueDamagedError);

@@ -62,27 +62,66 @@ interface EncodedShape {
   bytes: Buffer;
 }
 
-/** Encodes events into one reused buffer (version 2); the bytes are valid until the next encode. */
+/** Thrown by ensure() when an event does not fit the caller's buffer (encodeInto); never leaves the encoder. */
+const NO_ROOM = new Error('the event does not fit');
+
+/**
+ * Encodes events (version 2 payloads): into the caller's buffer where they fit (encodeInto, so the
+ * queue writer needs no copy), else into one reused buffer of its own that grows (encode).
+ */
 export class ChangeEncoder {
-  private buffer: FastBuffer = Buffer.allocUnsafe(64 * 1024);
+  private own: FastBuffer = Buffer.allocUnsafe(64 * 1024);
+  private buffer: FastBuffer = this.own;
+  /** Where the event being encoded starts in `buffer`, where the next byte goes, and where the caller's room ends. */
+  private start = 0;
   private offset = 0;
+  private limit = Number.POSITIVE_INFINITY;
   private readonly shapes = new WeakMap<TableName, EncodedShape[]>();
 
   /** The buffer the last encode wrote into, from byte 0. */
   get bytes(): Buffer {
-    return this.buffer;
+    return this.own;
   }
 
   /** Encodes `change` at the start of {@link bytes}; returns its length in bytes. */
   encode(change: ChangeInput): number {
+    this.buffer = this.own;
+    this.start = 0;
+    this.limit = Number.POSITIVE_INFINITY;
+    this.write(change);
+    return this.offset;
+  }
+
+  /**
+   * Encodes `change` into `target` from `at`, using no byte at or past `limit`; returns its length in
+   * bytes, or -1 when it does not fit (bytes from `at` on may have been overwritten then).
+   */
+  encodeInto(change: ChangeInput, target: Buffer, at: number, limit: number): number {
+    this.buffer = target;
+    this.start = at;
+    this.limit = Math.min(limit, target.length);
+    try {
+      this.write(change);
+      return this.offset - at;
+    } catch (error) {
+      if (error === NO_ROOM) return -1;
+      throw error;
+    } finally {
+      this.buffer = this.own;
+      this.limit = Number.POSITIVE_INFINITY;
+    }
+  }
+
+  private write(change: ChangeInput): void {
     const op = BYTE_BY_OP.get(change.op);
     if (op === undefined) throw new Error(`unknown change operation ${JSON.stringify(change.op)}`);
-    this.offset = 0;
+    const start = this.start;
+    this.offset = start;
     this.ensure(8);
     const buffer = this.buffer;
-    buffer[0] = op;
-    buffer[1] = (change.commitTimeMs === null ? 0 : FLAG_COMMIT_TIME) | (change.newValues === null ? 0 : FLAG_NEW_VALUES) | (change.oldKey === null ? 0 : FLAG_OLD_KEY);
-    this.offset = 4;
+    buffer[start] = op;
+    buffer[start + 1] = (change.commitTimeMs === null ? 0 : FLAG_COMMIT_TIME) | (change.newValues === null ? 0 : FLAG_NEW_VALUES) | (change.oldKey === null ? 0 : FLAG_OLD_KEY);
+    this.offset = start + 4;
     this.shape(change);
     const lsn = change.commitLsn;
     if (lsn.length > 255) throw new Error('the commit LSN is longer than 255 characters');
@@ -99,7 +138,6 @@ export class ChangeEncoder {
     }
     if (change.newValues !== null) this.values(change.newValues);
     if (change.oldKey !== null) this.values(change.oldKey);
-    return this.offset;
   }
 
   /**
@@ -120,7 +158,7 @@ export class ChangeEncoder {
       this.ensure(cached.bytes.length);
       copyBytes(cached.bytes, 0, cached.bytes.length, this.buffer, this.offset);
       this.offset += cached.bytes.length;
-      this.buffer.writeUInt16LE(cached.bytes.length, 2);
+      this.buffer.writeUInt16LE(cached.bytes.length, this.start + 2);
       return;
     }
     const start = this.offset;
@@ -130,17 +168,19 @@ export class ChangeEncoder {
     this.names(change.columns);
     const shapeLength = this.offset - start;
     if (shapeLength > 0xffff) throw new Error(`the table and column names of ${change.table.schema}.${change.table.name} take ${shapeLength} bytes, more than a record holds`);
-    this.buffer.writeUInt16LE(shapeLength, 2);
+    this.buffer.writeUInt16LE(shapeLength, this.start + 2);
     if (known === undefined) this.shapes.set(change.table, (known = []));
     if (known.length >= 8) known.shift();
     known.push({ keyColumns: change.keyColumns, columns: change.columns, bytes: Buffer.from(this.buffer.subarray(start, this.offset)) });
   }
 
   private ensure(bytes: number): void {
-    if (this.offset + bytes <= this.buffer.length) return;
+    if (this.offset + bytes <= this.buffer.length && this.offset + bytes <= this.limit) return;
+    if (this.buffer !== this.own) throw NO_ROOM;
     const grown: FastBuffer = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.offset + bytes + 1024));
     this.buffer.copy(grown, 0, 0, this.offset);
     this.buffer = grown;
+    this.own = grown;
   }
 
   /** Writes `text` as UTF-8 at `at` (the caller ensured room for 3 bytes per character); returns the byte count. */

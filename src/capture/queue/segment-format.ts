@@ -1,13 +1,24 @@
-// The bytes of a queue segment file. A segment starts with a 16-byte header and then holds framed
-// records, one per event, appended in vsn order:
+// The bytes of a queue segment file. A segment starts with a 16-byte header; what follows depends on
+// the format version in it.
 //
 //   header:  "GODWITQS" (8 bytes) | format version u16 LE | reserved u16 (0) | segment number u32 LE
-//   record:  crc32 u32 LE | payload length u32 LE | vsn u64 LE | payload (see event-codec.ts)
 //
-// The CRC-32 (node:zlib, the IEEE polynomial) covers everything after itself: length, vsn and payload,
-// so a flipped bit anywhere in a record, including its length, is detected. The vsn sits in the frame
-// so a reader can skip to a vsn without decoding payloads. The store records how many bytes of each
-// file are committed; bytes beyond that are an unfinished append and are never read.
+// Version 3 (written now): blocks of records. The writer's buffer becomes one block when it is written
+// to the file, so a block holds thousands of small records and one CRC-32 (zlib's, in C++) covers them
+// all; every transaction end that a commit can record is a block end, so the committed size the store
+// records is always the end of a block.
+//
+//   block:   crc32 u32 LE | body length u32 LE | body: records
+//   record:  payload length u32 LE | vsn u64 LE | payload (see event-codec.ts)
+//
+// Versions 1 and 2 (still read): records checksummed one by one.
+//
+//   record:  crc32 u32 LE | payload length u32 LE | vsn u64 LE | payload
+//
+// A CRC covers everything after itself (the length, and the records or the vsn and payload), so a
+// flipped bit anywhere, including in a length, is detected. The vsn sits in the record so a reader can
+// skip to a vsn without decoding payloads. The store records how many bytes of each file are committed;
+// bytes beyond that are an unfinished append and are never read.
 
 import { crc32 } from 'node:zlib';
 import type { QueueStream } from '../../core/change-event.js';
@@ -15,13 +26,21 @@ import type { QueueStream } from '../../core/change-event.js';
 export const SEGMENT_MAGIC = Buffer.from('GODWITQS', 'latin1');
 /**
  * Bumped when the header, frame or payload encoding changes; readers refuse versions they do not know.
- * Version 1: JSON payloads; version 2 (written now): binary payloads (event-codec.ts). The frame is the same.
+ * Version 1: JSON payloads in checksummed records; version 2: binary payloads (event-codec.ts) in
+ * checksummed records; version 3 (written now): the same payloads in checksummed blocks of records.
  */
-export const SEGMENT_FORMAT_VERSION = 2;
+export const SEGMENT_FORMAT_VERSION = 3;
 /** The versions this godwit reads: segments written by an earlier godwit stay readable. */
-export const READABLE_SEGMENT_VERSIONS: readonly number[] = [1, 2];
+export const READABLE_SEGMENT_VERSIONS: readonly number[] = [1, 2, 3];
+/** The first version whose records come in checksummed blocks. */
+export const FIRST_BLOCK_VERSION = 3;
 export const SEGMENT_HEADER_SIZE = 16;
-export const RECORD_HEADER_SIZE = 16;
+/** A version-3 block's header: CRC-32 and body length. */
+export const BLOCK_HEADER_SIZE = 8;
+/** A version-3 record's header: payload length and vsn. */
+export const RECORD_HEADER_SIZE = 12;
+/** A version-1 or 2 record's header: CRC-32, payload length and vsn. */
+export const CHECKED_RECORD_HEADER_SIZE = 16;
 /** The largest payload a frame may announce; anything larger is a damaged length. */
 export const MAX_RECORD_PAYLOAD = 0x7fff_ffff;
 
@@ -54,16 +73,49 @@ export function checkSegmentHeader(header: Buffer, segmentNo: number): string | 
   if (header.length < SEGMENT_HEADER_SIZE || !header.subarray(0, 8).equals(SEGMENT_MAGIC)) return 'not a godwit queue segment (bad magic)';
   const version = header.readUInt16LE(8);
   if (!READABLE_SEGMENT_VERSIONS.includes(version)) {
-    return `segment format version ${version}, this godwit reads versions ${READABLE_SEGMENT_VERSIONS.join(' and ')} (written by a newer godwit?)`;
+    return `segment format version ${version}, this godwit reads versions ${READABLE_SEGMENT_VERSIONS.slice(0, -1).join(', ')} and ${READABLE_SEGMENT_VERSIONS.at(-1)} (written by a newer godwit?)`;
   }
   const number = header.readUInt32LE(12);
   if (number !== segmentNo) return `the header says segment ${number}, the store expects segment ${segmentNo}`;
   return undefined;
 }
 
-/** Bytes a record with a payload of `payloadBytes` takes in the file. */
+/** Bytes a version-3 record with a payload of `payloadBytes` takes in its block. */
 export function recordSize(payloadBytes: number): number {
   return RECORD_HEADER_SIZE + payloadBytes;
+}
+
+/** Writes the header of a version-3 record (its payload follows it). */
+export function writeRecordHeader(target: Buffer, offset: number, vsn: number, payloadBytes: number): void {
+  target.writeUInt32LE(payloadBytes, offset);
+  target.writeUInt32LE(vsn % TWO_POW_32, offset + 4);
+  target.writeUInt32LE(Math.floor(vsn / TWO_POW_32), offset + 8);
+}
+
+/** The payload length a version-3 record header announces. */
+export function recordPayloadLength(source: Buffer, offset: number): number {
+  return source.readUInt32LE(offset);
+}
+
+/** The vsn a version-3 record header carries. */
+export function recordVsn(source: Buffer, offset: number): number {
+  return source.readUInt32LE(offset + 8) * TWO_POW_32 + source.readUInt32LE(offset + 4);
+}
+
+/** Closes the block whose header is at `offset` and whose `bodyBytes` of records follow it: length, then CRC. */
+export function writeBlockHeader(target: Buffer, offset: number, bodyBytes: number): void {
+  target.writeUInt32LE(bodyBytes, offset + 4);
+  target.writeUInt32LE(crc32(target.subarray(offset + 4, offset + BLOCK_HEADER_SIZE + bodyBytes)), offset);
+}
+
+/** The body length a block header announces. */
+export function blockBodyLength(source: Buffer, offset: number): number {
+  return source.readUInt32LE(offset + 4);
+}
+
+/** True when the block at `offset` (header and `bodyBytes` of records, all in `source`) has a matching checksum. */
+export function blockChecksumMatches(source: Buffer, offset: number, bodyBytes: number): boolean {
+  return crc32(source.subarray(offset + 4, offset + BLOCK_HEADER_SIZE + bodyBytes)) === source.readUInt32LE(offset);
 }
 
 /**
@@ -109,13 +161,13 @@ export function copyBytes(source: Buffer, start: number, end: number, target: Bu
   for (let i = start, j = at; i < end; i++, j++) target[j] = source[i] as number;
 }
 
-/** Frames the first `payloadBytes` bytes of `payload` at `offset` of `target`. */
-export function writeRecord(target: Buffer, offset: number, vsn: number, payload: Buffer, payloadBytes: number): void {
+/** Frames the first `payloadBytes` bytes of `payload` as a version-1 or 2 record at `offset` of `target` (tests write old segments with it). */
+export function writeCheckedRecord(target: Buffer, offset: number, vsn: number, payload: Buffer, payloadBytes: number): void {
   target.writeUInt32LE(payloadBytes, offset + 4);
   target.writeUInt32LE(vsn % TWO_POW_32, offset + 8);
   target.writeUInt32LE(Math.floor(vsn / TWO_POW_32), offset + 12);
-  copyBytes(payload, 0, payloadBytes, target, offset + RECORD_HEADER_SIZE);
-  target.writeUInt32LE(checksum(target, offset + 4, offset + RECORD_HEADER_SIZE + payloadBytes), offset);
+  copyBytes(payload, 0, payloadBytes, target, offset + CHECKED_RECORD_HEADER_SIZE);
+  target.writeUInt32LE(checksum(target, offset + 4, offset + CHECKED_RECORD_HEADER_SIZE + payloadBytes), offset);
 }
 
 /** The format version a segment header carries (checked by checkSegmentHeader first). */
@@ -123,17 +175,17 @@ export function segmentVersion(header: Buffer): number {
   return header.readUInt16LE(8);
 }
 
-/** The payload length a record header announces. */
-export function recordPayloadLength(source: Buffer, offset: number): number {
+/** The payload length a version-1 or 2 record header announces. */
+export function checkedRecordPayloadLength(source: Buffer, offset: number): number {
   return source.readUInt32LE(offset + 4);
 }
 
-/** The vsn a record header carries. */
-export function recordVsn(source: Buffer, offset: number): number {
+/** The vsn a version-1 or 2 record header carries. */
+export function checkedRecordVsn(source: Buffer, offset: number): number {
   return source.readUInt32LE(offset + 12) * TWO_POW_32 + source.readUInt32LE(offset + 8);
 }
 
-/** True when the record at `offset` (header and `payloadBytes` of payload, all in `source`) has a matching checksum. */
-export function recordChecksumMatches(source: Buffer, offset: number, payloadBytes: number): boolean {
-  return checksum(source, offset + 4, offset + RECORD_HEADER_SIZE + payloadBytes) === source.readUInt32LE(offset);
+/** True when the version-1 or 2 record at `offset` (header and `payloadBytes` of payload, all in `source`) has a matching checksum. */
+export function checkedRecordChecksumMatches(source: Buffer, offset: number, payloadBytes: number): boolean {
+  return checksum(source, offset + 4, offset + CHECKED_RECORD_HEADER_SIZE + payloadBytes) === source.readUInt32LE(offset);
 }

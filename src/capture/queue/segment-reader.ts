@@ -1,8 +1,9 @@
 // The change queue's reader: returns the events of one stream from a given vsn on, in vsn order,
 // reading each segment file only up to the committed size the store records (never the tail a writer
 // is still appending or a crash left behind), and following new commits by polling the store. Every
-// record's checksum, length and vsn are checked; a damaged one stops the reader with a
-// QueueDamagedError naming the file and the byte offset (issue 7).
+// block's checksum (every record's, in segments of versions 1 and 2), every length and every vsn are
+// checked; a damaged one stops the reader with a QueueDamagedError naming the file and the byte
+// offset (issue 7).
 //
 // Several readers may follow one stream at once (importers, the report); each opens its own files.
 
@@ -18,15 +19,30 @@ import { ChangeDecoder, decodeChangeV1 } from './event-codec.js';
 import { QueueDamagedError, QueueEventsArchivedError } from './queue-errors.js';
 import { checkSegmentFile, queueIoError } from './segment-files.js';
 import {
+  BLOCK_HEADER_SIZE,
+  CHECKED_RECORD_HEADER_SIZE,
+  FIRST_BLOCK_VERSION,
   RECORD_HEADER_SIZE,
   SEGMENT_FORMAT_VERSION,
   SEGMENT_HEADER_SIZE,
-  recordChecksumMatches,
+  blockBodyLength,
+  blockChecksumMatches,
+  checkedRecordChecksumMatches,
+  checkedRecordPayloadLength,
+  checkedRecordVsn,
   recordPayloadLength,
   recordVsn,
 } from './segment-format.js';
 
 const readAsync = promisify(read);
+
+/** A record the reader found and checked: its vsn and where its payload is. */
+interface FoundRecord {
+  vsn: number;
+  payloadStart: number;
+  payloadBytes: number;
+  source: Buffer;
+}
 
 /** Bytes read from a segment file at a time (a record larger than this gets a buffer of its own). */
 export const DEFAULT_READ_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -73,6 +89,10 @@ export class QueueReader {
   private expectedVsn: number | null = null;
   /** The vsn the next returned event must have. */
   private wanted: number;
+  /** The checked block the next records come from (version 3): its bytes, the file offset of their first byte, and its end in the file (0: none). */
+  private blockSource: Buffer = Buffer.alloc(0);
+  private blockSourceStart = 0;
+  private blockEnd = 0;
   /** The open segment's format version, and the decoder of version-2 payloads (it keeps the shapes it met). */
   private version = SEGMENT_FORMAT_VERSION;
   private readonly decoder = new ChangeDecoder();
@@ -83,7 +103,7 @@ export class QueueReader {
     this.store = options.store;
     this.queueDir = options.queueDir;
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
-    this.buffer = Buffer.allocUnsafe(Math.max(options.readBufferBytes ?? DEFAULT_READ_BUFFER_BYTES, RECORD_HEADER_SIZE));
+    this.buffer = Buffer.allocUnsafe(Math.max(options.readBufferBytes ?? DEFAULT_READ_BUFFER_BYTES, CHECKED_RECORD_HEADER_SIZE));
     this.wanted = Math.max(1, options.fromVsn ?? 1);
   }
 
@@ -104,7 +124,10 @@ export class QueueReader {
         break;
       }
       // Most records are in the read buffer already: no await (and no promise) for those.
-      const { vsn, payloadStart, payloadBytes, source } = this.bufferedRecord(segment) ?? (await this.nextRecord(segment));
+      const { vsn, payloadStart, payloadBytes, source } =
+        this.version >= FIRST_BLOCK_VERSION
+          ? (this.blockRecord(segment) ?? (await this.nextBlockRecord(segment)))
+          : (this.bufferedRecord(segment) ?? (await this.nextRecord(segment)));
       if (vsn < this.wanted) continue;
       let event: ChangeEvent;
       try {
@@ -113,7 +136,7 @@ export class QueueReader {
             ? decodeChangeV1(source.toString('utf8', payloadStart, payloadStart + payloadBytes), vsn, this.stream)
             : this.decoder.decode(source, payloadStart, payloadStart + payloadBytes, vsn, this.stream);
       } catch (error) {
-        const offset = this.position - RECORD_HEADER_SIZE - payloadBytes;
+        const offset = this.position - (this.version >= FIRST_BLOCK_VERSION ? RECORD_HEADER_SIZE : CHECKED_RECORD_HEADER_SIZE) - payloadBytes;
         throw new QueueDamagedError(this.path, offset, 'bad-payload', `the record of vsn ${vsn} does not decode (${(error as Error).message})`, { cause: error });
       }
       events.push(event);
@@ -158,6 +181,7 @@ export class QueueReader {
     this.path = path;
     this.bufferStart = 0;
     this.bufferLength = 0;
+    this.forgetBlock();
     const olderThanWanted = segment.lastVsn === null ? segment.closedAt !== null : segment.lastVsn < this.wanted;
     if (olderThanWanted && segment.closedAt !== null) {
       // Nothing here is wanted and nothing will be added (it may even be archived): skip to its end.
@@ -221,26 +245,26 @@ export class QueueReader {
     return true;
   }
 
-  /** Reads and checks the record at the current position, then moves past it. */
-  private async nextRecord(segment: QueueSegment): Promise<{ vsn: number; payloadStart: number; payloadBytes: number; source: Buffer }> {
+  /** Reads and checks the record (version 1 or 2) at the current position, then moves past it. */
+  private async nextRecord(segment: QueueSegment): Promise<FoundRecord> {
     const offset = this.position;
     const limit = segment.committedSize;
-    if (limit - offset < RECORD_HEADER_SIZE) {
+    if (limit - offset < CHECKED_RECORD_HEADER_SIZE) {
       throw new QueueDamagedError(this.path, offset, 'bad-length', `${limit - offset} committed bytes remain, too few for a record header`);
     }
-    await this.ensureBuffered(offset, RECORD_HEADER_SIZE, limit);
+    await this.ensureBuffered(offset, CHECKED_RECORD_HEADER_SIZE, limit);
     let source = this.buffer;
     let start = offset - this.bufferStart;
-    const payloadBytes = recordPayloadLength(source, start);
-    if (payloadBytes > limit - offset - RECORD_HEADER_SIZE) {
+    const payloadBytes = checkedRecordPayloadLength(source, start);
+    if (payloadBytes > limit - offset - CHECKED_RECORD_HEADER_SIZE) {
       throw new QueueDamagedError(
         this.path,
         offset,
         'bad-length',
-        `the record announces ${payloadBytes} payload bytes but only ${limit - offset - RECORD_HEADER_SIZE} committed bytes follow its header`,
+        `the record announces ${payloadBytes} payload bytes but only ${limit - offset - CHECKED_RECORD_HEADER_SIZE} committed bytes follow its header`,
       );
     }
-    const size = RECORD_HEADER_SIZE + payloadBytes;
+    const size = CHECKED_RECORD_HEADER_SIZE + payloadBytes;
     if (size > this.buffer.length) {
       source = Buffer.allocUnsafe(size);
       await this.readExactly(source, 0, size, offset);
@@ -252,29 +276,103 @@ export class QueueReader {
     return this.checkedRecord(source, start, offset, payloadBytes);
   }
 
-  /** The record at the current position when it is wholly in the read buffer (checked), else undefined. */
-  private bufferedRecord(segment: QueueSegment): { vsn: number; payloadStart: number; payloadBytes: number; source: Buffer } | undefined {
+  /** The record (version 1 or 2) at the current position when it is wholly in the read buffer (checked), else undefined. */
+  private bufferedRecord(segment: QueueSegment): FoundRecord | undefined {
     const offset = this.position;
     const start = offset - this.bufferStart;
-    if (start < 0 || start + RECORD_HEADER_SIZE > this.bufferLength) return undefined;
-    const payloadBytes = recordPayloadLength(this.buffer, start);
+    if (start < 0 || start + CHECKED_RECORD_HEADER_SIZE > this.bufferLength) return undefined;
+    const payloadBytes = checkedRecordPayloadLength(this.buffer, start);
     // A length past the committed size or the buffer: the slow path reads or reports it.
-    if (payloadBytes > segment.committedSize - offset - RECORD_HEADER_SIZE || start + RECORD_HEADER_SIZE + payloadBytes > this.bufferLength) return undefined;
+    if (payloadBytes > segment.committedSize - offset - CHECKED_RECORD_HEADER_SIZE || start + CHECKED_RECORD_HEADER_SIZE + payloadBytes > this.bufferLength) return undefined;
     return this.checkedRecord(this.buffer, start, offset, payloadBytes);
   }
 
   /** Checks the record at `start` of `source` (file offset `offset`) and moves past it. */
-  private checkedRecord(source: Buffer, start: number, offset: number, payloadBytes: number): { vsn: number; payloadStart: number; payloadBytes: number; source: Buffer } {
-    const size = RECORD_HEADER_SIZE + payloadBytes;
-    if (!recordChecksumMatches(source, start, payloadBytes)) {
+  private checkedRecord(source: Buffer, start: number, offset: number, payloadBytes: number): FoundRecord {
+    const size = CHECKED_RECORD_HEADER_SIZE + payloadBytes;
+    if (!checkedRecordChecksumMatches(source, start, payloadBytes)) {
       throw new QueueDamagedError(this.path, offset, 'checksum-mismatch', `the checksum of the record (${payloadBytes} payload bytes) does not match`);
+    }
+    const vsn = checkedRecordVsn(source, start);
+    if (this.expectedVsn !== null && vsn !== this.expectedVsn) {
+      throw new QueueDamagedError(this.path, offset, 'unexpected-vsn', `the record carries vsn ${vsn}, expected ${this.expectedVsn}`);
+    }
+    this.expectedVsn = vsn + 1;
+    this.position = offset + size;
+    return { vsn, payloadStart: start + CHECKED_RECORD_HEADER_SIZE, payloadBytes, source };
+  }
+
+  /** The next record of the checked block, checking the next block first when it is wholly in the read buffer; undefined when it must be read. */
+  private blockRecord(segment: QueueSegment): FoundRecord | undefined {
+    if (this.position < this.blockEnd) return this.recordInBlock();
+    const offset = this.position;
+    const start = offset - this.bufferStart;
+    if (start < 0 || start + BLOCK_HEADER_SIZE > this.bufferLength) return undefined;
+    const bodyBytes = blockBodyLength(this.buffer, start);
+    // A length past the committed size or the buffer: the slow path reads or reports it.
+    if (bodyBytes > segment.committedSize - offset - BLOCK_HEADER_SIZE || start + BLOCK_HEADER_SIZE + bodyBytes > this.bufferLength) return undefined;
+    this.checkBlock(this.buffer, start, offset, bodyBytes);
+    return this.recordInBlock();
+  }
+
+  /** Reads and checks the block at the current position (a block larger than the read buffer gets a buffer of its own), then returns its first record. */
+  private async nextBlockRecord(segment: QueueSegment): Promise<FoundRecord> {
+    const offset = this.position;
+    const limit = segment.committedSize;
+    if (limit - offset < BLOCK_HEADER_SIZE) {
+      throw new QueueDamagedError(this.path, offset, 'bad-length', `${limit - offset} committed bytes remain, too few for a block header`);
+    }
+    await this.ensureBuffered(offset, BLOCK_HEADER_SIZE, limit);
+    const bodyBytes = blockBodyLength(this.buffer, offset - this.bufferStart);
+    if (bodyBytes > limit - offset - BLOCK_HEADER_SIZE) {
+      throw new QueueDamagedError(
+        this.path,
+        offset,
+        'bad-length',
+        `the block announces ${bodyBytes} bytes of records but only ${limit - offset - BLOCK_HEADER_SIZE} committed bytes follow its header`,
+      );
+    }
+    const size = BLOCK_HEADER_SIZE + bodyBytes;
+    if (size > this.buffer.length) {
+      const own = Buffer.allocUnsafe(size);
+      await this.readExactly(own, 0, size, offset);
+      this.checkBlock(own, 0, offset, bodyBytes);
+    } else {
+      await this.ensureBuffered(offset, size, limit);
+      this.checkBlock(this.buffer, offset - this.bufferStart, offset, bodyBytes);
+    }
+    return this.recordInBlock();
+  }
+
+  /** Checks the block at `start` of `source` (file offset `offset`) and makes it the one records come from. */
+  private checkBlock(source: Buffer, start: number, offset: number, bodyBytes: number): void {
+    if (bodyBytes === 0) throw new QueueDamagedError(this.path, offset, 'bad-length', 'the block holds no record');
+    if (!blockChecksumMatches(source, start, bodyBytes)) {
+      throw new QueueDamagedError(this.path, offset, 'checksum-mismatch', `the checksum of the block (${bodyBytes} bytes of records) does not match`);
+    }
+    this.blockSource = source;
+    this.blockSourceStart = offset - start;
+    this.blockEnd = offset + BLOCK_HEADER_SIZE + bodyBytes;
+    this.position = offset + BLOCK_HEADER_SIZE;
+  }
+
+  /** The record at the current position, inside the checked block; moves past it. */
+  private recordInBlock(): FoundRecord {
+    const offset = this.position;
+    const source = this.blockSource;
+    const start = offset - this.blockSourceStart;
+    const left = this.blockEnd - offset - RECORD_HEADER_SIZE;
+    if (left < 0) throw new QueueDamagedError(this.path, offset, 'bad-length', `${left + RECORD_HEADER_SIZE} bytes remain in the block, too few for a record header`);
+    const payloadBytes = recordPayloadLength(source, start);
+    if (payloadBytes > left) {
+      throw new QueueDamagedError(this.path, offset, 'bad-length', `the record announces ${payloadBytes} payload bytes but its block ends ${left} bytes after its header`);
     }
     const vsn = recordVsn(source, start);
     if (this.expectedVsn !== null && vsn !== this.expectedVsn) {
       throw new QueueDamagedError(this.path, offset, 'unexpected-vsn', `the record carries vsn ${vsn}, expected ${this.expectedVsn}`);
     }
     this.expectedVsn = vsn + 1;
-    this.position = offset + size;
+    this.position = offset + RECORD_HEADER_SIZE + payloadBytes;
     return { vsn, payloadStart: start + RECORD_HEADER_SIZE, payloadBytes, source };
   }
 
@@ -310,5 +408,12 @@ export class QueueReader {
     this.fd = undefined;
     this.segment = undefined;
     this.bufferLength = 0;
+    this.forgetBlock();
+  }
+
+  private forgetBlock(): void {
+    this.blockSource = Buffer.alloc(0);
+    this.blockSourceStart = 0;
+    this.blockEnd = 0;
   }
 }

@@ -10,6 +10,10 @@
 // open truncates every byte past the recorded committed size, deletes segment files the store never
 // recorded, and numbering continues after the last recorded vsn.
 //
+// The buffer's records go to the file as one checksummed block (segment-format.ts), split in two at
+// the last transaction end they hold: what a commit records is the last transaction end, so it is
+// always a block end, and a reader can check every committed block whole.
+//
 // One writer per stream: the exporter's command lock guarantees it; the store refuses a commit that
 // would move the head backwards. Segments rotate by size, only at transaction boundaries, so a huge
 // transaction stays in one (larger) segment.
@@ -22,7 +26,17 @@ import type { MigrationStore } from '../../state/store.js';
 import { ChangeEncoder } from './event-codec.js';
 import { createSegmentFile, removeUnrecordedSegmentFiles, reopenSegmentFile, type Boundary, type OpenSegment } from './open-segment.js';
 import { queueIoError, syncDirectory, syncFileData, writeFully } from './segment-files.js';
-import { MAX_RECORD_PAYLOAD, RECORD_HEADER_SIZE, SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_SIZE, recordSize, writeRecord, writeSegmentHeader } from './segment-format.js';
+import {
+  BLOCK_HEADER_SIZE,
+  MAX_RECORD_PAYLOAD,
+  RECORD_HEADER_SIZE,
+  SEGMENT_FORMAT_VERSION,
+  SEGMENT_HEADER_SIZE,
+  recordSize,
+  writeBlockHeader,
+  writeRecordHeader,
+  writeSegmentHeader,
+} from './segment-format.js';
 
 /** A segment is closed at the first transaction boundary past this size. */
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -67,6 +81,9 @@ export class QueueWriter {
   private readonly buffer: Buffer;
   private readonly encoder = new ChangeEncoder();
   private used = 0;
+  /** Where the open block's header is in the buffer (-1: no block open), and the last transaction end after it (-1: none). */
+  private blockStart = -1;
+  private txEndInBlock = -1;
   /** The segment being appended to; undefined until the first append after open or rotation. */
   private current: OpenSegment | undefined;
   /** Segments whose state is not fully recorded (rotated ones waiting to be closed, and the current). */
@@ -89,7 +106,7 @@ export class QueueWriter {
     this.store = options.store;
     this.queueDir = options.queueDir;
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
-    this.buffer = Buffer.allocUnsafe(Math.max(options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES, SEGMENT_HEADER_SIZE + RECORD_HEADER_SIZE));
+    this.buffer = Buffer.allocUnsafe(Math.max(options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES, SEGMENT_HEADER_SIZE + 3 * BLOCK_HEADER_SIZE + RECORD_HEADER_SIZE));
     mkdirSync(this.queueDir, { recursive: true });
     const head = getQueueStreamHead(this.store, this.stream);
     const last = lastQueueSegment(this.store, this.stream);
@@ -127,33 +144,57 @@ export class QueueWriter {
   append(change: ChangeInput): number {
     this.assertUsable();
     if (!Number.isSafeInteger(this.vsn)) throw new StateError(`The ${this.stream} change queue ran out of safe vsn numbers.`);
-    const payloadBytes = this.encoder.encode(change);
-    const payload = this.encoder.bytes;
-    if (payloadBytes > MAX_RECORD_PAYLOAD) {
-      throw new StateError(`A change of ${change.table.schema}.${change.table.name} is ${payloadBytes} bytes encoded, more than a queue record holds.`);
-    }
     const segment = this.current ?? this.createSegment();
+    const vsn = this.vsn;
+    let appended = this.appendToBuffer(segment, change, vsn);
+    if (!appended && this.used > 0) {
+      this.flushBuffer();
+      appended = this.appendToBuffer(segment, change, vsn);
+    }
+    if (!appended) this.appendOwnBlock(segment, change, vsn);
     if (!this.inTx) {
       this.inTx = true;
-      this.txStartVsn = this.vsn;
+      this.txStartVsn = vsn;
     }
-    const vsn = this.vsn;
-    const size = recordSize(payloadBytes);
-    if (this.used + size > this.buffer.length) this.flushBuffer();
-    if (size > this.buffer.length) {
-      const own = Buffer.allocUnsafe(size);
-      writeRecord(own, 0, vsn, payload, payloadBytes);
-      this.writeToFile(segment, own, size);
-    } else {
-      writeRecord(this.buffer, this.used, vsn, payload, payloadBytes);
-      this.used += size;
-    }
-    segment.size += size;
     segment.events += 1;
     segment.firstVsn ??= vsn;
     segment.lastVsn = vsn;
     this.vsn += 1;
     return vsn;
+  }
+
+  /**
+   * Encodes the event straight into the buffer's open block (opening one); false when it does not fit.
+   * Room for one more block header stays free: flushBuffer may need it to split the block.
+   */
+  private appendToBuffer(segment: OpenSegment, change: ChangeInput, vsn: number): boolean {
+    const opening = this.blockStart < 0;
+    const recordAt = this.used + (opening ? BLOCK_HEADER_SIZE : 0);
+    const limit = this.buffer.length - BLOCK_HEADER_SIZE;
+    if (recordAt + RECORD_HEADER_SIZE >= limit) return false;
+    const payloadBytes = this.encoder.encodeInto(change, this.buffer, recordAt + RECORD_HEADER_SIZE, limit);
+    if (payloadBytes < 0) return false;
+    writeRecordHeader(this.buffer, recordAt, vsn, payloadBytes);
+    if (opening) this.blockStart = this.used;
+    const end = recordAt + recordSize(payloadBytes);
+    segment.size += end - this.used;
+    this.used = end;
+    return true;
+  }
+
+  /** Writes an event larger than the buffer as a block of its own (the buffer was flushed). */
+  private appendOwnBlock(segment: OpenSegment, change: ChangeInput, vsn: number): void {
+    const payloadBytes = this.encoder.encode(change);
+    if (payloadBytes > MAX_RECORD_PAYLOAD) {
+      throw new StateError(`A change of ${change.table.schema}.${change.table.name} is ${payloadBytes} bytes encoded, more than a queue record holds.`);
+    }
+    const size = BLOCK_HEADER_SIZE + recordSize(payloadBytes);
+    const own = Buffer.allocUnsafe(size);
+    writeRecordHeader(own, BLOCK_HEADER_SIZE, vsn, payloadBytes);
+    this.encoder.bytes.copy(own, BLOCK_HEADER_SIZE + RECORD_HEADER_SIZE, 0, payloadBytes);
+    writeBlockHeader(own, 0, size - BLOCK_HEADER_SIZE);
+    this.writeToFile(segment, own, size);
+    segment.size += size;
   }
 
   /**
@@ -167,6 +208,7 @@ export class QueueWriter {
     const segment = this.current;
     if (this.inTx && segment !== undefined) {
       segment.boundary = { size: segment.size, events: segment.events, firstVsn: segment.firstVsn, lastVsn: segment.lastVsn, endLsn };
+      if (this.blockStart >= 0) this.txEndInBlock = this.used;
       this.headVsn = this.vsn - 1;
     }
     this.headEndLsn = endLsn;
@@ -202,6 +244,9 @@ export class QueueWriter {
     } else {
       this.used = target - segment.written;
     }
+    // The boundary is a block end or inside the open block (its last transaction end).
+    if (this.blockStart >= this.used) this.blockStart = -1;
+    this.txEndInBlock = this.blockStart >= 0 ? this.used : -1;
     segment.size = target;
     segment.events = segment.boundary.events;
     segment.firstVsn = segment.boundary.firstVsn;
@@ -318,8 +363,31 @@ export class QueueWriter {
     if (this.used === 0) return;
     const segment = this.current;
     if (segment === undefined) throw new Error('queue writer: buffered bytes without a segment');
+    if (this.blockStart >= 0) this.closeBlock(segment);
     this.writeToFile(segment, this.buffer, this.used);
     this.used = 0;
+  }
+
+  /**
+   * Closes the open block. When records of a transaction still open follow the block's last
+   * transaction end, they move behind a header of their own: a commit may record that end, and the
+   * committed size must be a block end (the room for the header was kept free by appendToBuffer).
+   */
+  private closeBlock(segment: OpenSegment): void {
+    const start = this.blockStart;
+    const end = this.used;
+    const split = this.txEndInBlock;
+    if (split > start + BLOCK_HEADER_SIZE && split < end) {
+      this.buffer.copyWithin(split + BLOCK_HEADER_SIZE, split, end);
+      writeBlockHeader(this.buffer, start, split - start - BLOCK_HEADER_SIZE);
+      writeBlockHeader(this.buffer, split, end - split);
+      this.used = end + BLOCK_HEADER_SIZE;
+      segment.size += BLOCK_HEADER_SIZE;
+    } else {
+      writeBlockHeader(this.buffer, start, end - start - BLOCK_HEADER_SIZE);
+    }
+    this.blockStart = -1;
+    this.txEndInBlock = -1;
   }
 
   private writeToFile(segment: OpenSegment, source: Buffer, length: number): void {
