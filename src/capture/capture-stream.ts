@@ -16,6 +16,20 @@ import type { Lsn } from '../core/lsn.js';
  */
 export type StreamColumnValue = string | Uint8Array | null | symbol;
 
+/**
+ * Where a row image lies in the message it came in: pgoutput TupleData (Int16 column count, then per
+ * column 'n', 'u', or 't'/'b' with an Int32 length and the bytes) at [start, end) of `source`, checked
+ * by the stream to be well formed and to have the relation's column count. YugabyteDB speaks pgoutput
+ * too. Capture copies these bytes into the queue without making a string of each value.
+ */
+export interface TupleBytes {
+  readonly source: Buffer;
+  readonly start: number;
+  readonly end: number;
+  /** True when a value is binary ('b'): capture refuses those (it asks for text). */
+  readonly binary: boolean;
+}
+
 /** A column of a published table, as the Relation message describes it. */
 export interface StreamRelationColumn {
   name: string;
@@ -62,7 +76,9 @@ export interface StreamRelationMessage {
 export interface StreamInsert {
   tag: 'insert';
   relation: StreamRelation;
-  newTuple: readonly StreamColumnValue[];
+  readonly newTuple: readonly StreamColumnValue[];
+  /** The new row's bytes, when the stream located them (then capture reads no value of it). */
+  newRow?: TupleBytes;
 }
 
 export interface StreamUpdate {
@@ -70,15 +86,20 @@ export interface StreamUpdate {
   relation: StreamRelation;
   /** 'key': the old replica identity key (the key changed); 'old': the whole old row (FULL); undefined: none sent. */
   oldKind: 'key' | 'old' | undefined;
-  oldTuple: readonly StreamColumnValue[] | undefined;
-  newTuple: readonly StreamColumnValue[];
+  readonly oldTuple: readonly StreamColumnValue[] | undefined;
+  readonly newTuple: readonly StreamColumnValue[];
+  /** The rows' bytes, when the stream located them (both or neither). */
+  oldRow?: TupleBytes | undefined;
+  newRow?: TupleBytes;
 }
 
 export interface StreamDelete {
   tag: 'delete';
   relation: StreamRelation;
   oldKind: 'key' | 'old';
-  oldTuple: readonly StreamColumnValue[];
+  readonly oldTuple: readonly StreamColumnValue[];
+  /** The old row's bytes, when the stream located them. */
+  oldRow?: TupleBytes;
 }
 
 export interface StreamTruncate {

@@ -8,7 +8,8 @@
 
 import { UNCHANGED, type ChangeInput, type ColumnValue, type TableName } from '../core/change-event.js';
 import { noReplicaIdentityStop, unsupportedStreamStop } from './capture-errors.js';
-import type { StreamColumnValue, StreamDelete, StreamInsert, StreamRelation, StreamUpdate } from './capture-stream.js';
+import type { StreamColumnValue, StreamDelete, StreamInsert, StreamRelation, StreamUpdate, TupleBytes } from './capture-stream.js';
+import type { RowChange } from './queue/row-encoding.js';
 
 /** The transaction an event belongs to, as its Begin message said. */
 export interface TransactionContext {
@@ -58,6 +59,60 @@ export class ChangeBuilder {
     }
   }
 
+  /**
+   * The event for one row change as a RowChange, when the stream located the row's bytes (the fast
+   * way: no value becomes a string here); undefined when it did not (then build()). The object is
+   * reused by the next call: the queue encodes it at once. Same checks as build().
+   */
+  row(message: StreamInsert | StreamUpdate | StreamDelete, tx: TransactionContext): RowChange | undefined {
+    const shape = this.shape(message.relation);
+    const row = this.scratch;
+    row.commitLsn = tx.commitLsn;
+    row.xid = tx.xid;
+    row.commitTimeMs = tx.commitTimeMs;
+    row.table = shape.table;
+    row.keyColumns = shape.keyColumns;
+    row.keyIndexes = shape.keyIndexes;
+    switch (message.tag) {
+      case 'insert':
+        if (message.newRow === undefined) return undefined;
+        row.op = 'insert';
+        row.columns = shape.columns;
+        row.newRow = textOnly(message.newRow, shape.table);
+        row.oldRow = null;
+        return row;
+      case 'update':
+        if (message.newRow === undefined) return undefined;
+        if (shape.keyIndexes.length === 0) throw noReplicaIdentityStop(shape.table, 'update');
+        row.op = 'update';
+        row.columns = shape.columns;
+        row.newRow = textOnly(message.newRow, shape.table);
+        row.oldRow = message.oldRow === undefined ? null : textOnly(message.oldRow, shape.table);
+        return row;
+      case 'delete':
+        if (message.oldRow === undefined) return undefined;
+        if (shape.keyIndexes.length === 0) throw noReplicaIdentityStop(shape.table, 'delete');
+        row.op = 'delete';
+        row.columns = NO_COLUMNS;
+        row.newRow = null;
+        row.oldRow = textOnly(message.oldRow, shape.table);
+        return row;
+    }
+  }
+
+  private readonly scratch: RowChange = {
+    commitLsn: '',
+    xid: 0,
+    commitTimeMs: null,
+    table: { schema: '', name: '' },
+    op: 'insert',
+    keyColumns: NO_COLUMNS,
+    columns: NO_COLUMNS,
+    newRow: null,
+    oldRow: null,
+    keyIndexes: [],
+  };
+
   private shape(relation: StreamRelation): RelationShape {
     let shape = this.shapes.get(relation);
     if (shape === undefined) {
@@ -78,6 +133,12 @@ export class ChangeBuilder {
 }
 
 const NO_COLUMNS: readonly string[] = [];
+
+/** The row's bytes, when every value is text (binary values are refused as in toValue). */
+function textOnly(row: TupleBytes, table: TableName): TupleBytes {
+  if (row.binary) throw unsupportedStreamStop(`a binary column value for ${table.schema}.${table.name}`);
+  return row;
+}
 
 /** One event, every field in the same order (one object shape for V8). */
 function event(

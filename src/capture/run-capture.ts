@@ -192,7 +192,8 @@ class CaptureRun {
         if (this.isMarkerTable(message.relation)) return this.markerChange(message);
         if (this.state === 'skipping') return;
         if (this.state !== 'open' || this.tx === undefined) throw unsupportedStreamStop(`a row change outside a transaction`);
-        const change = this.builder.build(message, this.tx);
+        // The stream's bytes go to the queue as they are when it located them (no string per value).
+        const change = this.builder.row(message, this.tx) ?? this.builder.build(message, this.tx);
         this.queue.append(change);
         this.counters.event(change.table, change.op);
         this.txEvents += 1;

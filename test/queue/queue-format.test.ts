@@ -141,7 +141,8 @@ describe('queue segments across format versions', () => {
     const records = [header];
     const encoder = new ChangeEncoder();
     for (let vsn = 1; vsn <= lastVsn; vsn++) {
-      const payload = version === 1 ? Buffer.from(encodeChangeV1(changeFor(vsn)), 'utf8') : Buffer.from(encoder.bytes.subarray(0, encoder.encode(changeFor(vsn))));
+      const length = version === 1 ? 0 : encoder.encode(changeFor(vsn));
+      const payload = version === 1 ? Buffer.from(encodeChangeV1(changeFor(vsn)), 'utf8') : Buffer.from(encoder.bytes.subarray(0, length));
       const record = Buffer.alloc(CHECKED_RECORD_HEADER_SIZE + payload.length);
       writeCheckedRecord(record, 0, vsn, payload, payload.length);
       records.push(record);

@@ -18,7 +18,9 @@
 // (the same bytes give the same TableName and name arrays, shared by every event of that shape) and the
 // commit LSN of the last event, so an event costs little more than its values' strings.
 
+import type { TupleBytes } from '../capture-stream.js';
 import { UNCHANGED, type ChangeEvent, type ChangeInput, type ChangeOp, type ColumnValue, type QueueStream, type TableName } from '../../core/change-event.js';
+import { KIND_ASCII_LONG, KIND_ASCII_SHORT, KIND_NULL, KIND_UNCHANGED, KIND_UTF8_LONG, KIND_UTF8_SHORT, SHORT_MAX, isRowChange, writeRowValues, type RowChange } from './row-encoding.js';
 import { copyBytes } from './segment-format.js';
 
 const OP_CODES = new Map<string, string>([
@@ -40,13 +42,6 @@ const FLAG_COMMIT_TIME = 1;
 const FLAG_NEW_VALUES = 2;
 const FLAG_OLD_KEY = 4;
 
-const KIND_NULL = 0;
-const KIND_UNCHANGED = 1;
-const KIND_UTF8_LONG = 2;
-const KIND_ASCII_LONG = 3;
-const KIND_ASCII_SHORT = 4;
-const KIND_UTF8_SHORT = 130;
-const SHORT_MAX = 125;
 
 /** Fast paths of Buffer (present in every Node version godwit supports; `write` with its argument checks is the fallback). */
 interface FastBuffer extends Buffer {
@@ -84,7 +79,7 @@ export class ChangeEncoder {
   }
 
   /** Encodes `change` at the start of {@link bytes}; returns its length in bytes. */
-  encode(change: ChangeInput): number {
+  encode(change: ChangeInput | RowChange): number {
     this.buffer = this.own;
     this.start = 0;
     this.limit = Number.POSITIVE_INFINITY;
@@ -96,7 +91,7 @@ export class ChangeEncoder {
    * Encodes `change` into `target` from `at`, using no byte at or past `limit`; returns its length in
    * bytes, or -1 when it does not fit (bytes from `at` on may have been overwritten then).
    */
-  encodeInto(change: ChangeInput, target: Buffer, at: number, limit: number): number {
+  encodeInto(change: ChangeInput | RowChange, target: Buffer, at: number, limit: number): number {
     this.buffer = target;
     this.start = at;
     this.limit = Math.min(limit, target.length);
@@ -112,15 +107,18 @@ export class ChangeEncoder {
     }
   }
 
-  private write(change: ChangeInput): void {
+  private write(change: ChangeInput | RowChange): void {
     const op = BYTE_BY_OP.get(change.op);
     if (op === undefined) throw new Error(`unknown change operation ${JSON.stringify(change.op)}`);
+    const row = isRowChange(change) ? change : undefined;
+    const hasNew = row !== undefined ? row.newRow !== null : (change as ChangeInput).newValues !== null;
+    const hasOld = row !== undefined ? row.oldRow !== null : (change as ChangeInput).oldKey !== null;
     const start = this.start;
     this.offset = start;
     this.ensure(8);
     const buffer = this.buffer;
     buffer[start] = op;
-    buffer[start + 1] = (change.commitTimeMs === null ? 0 : FLAG_COMMIT_TIME) | (change.newValues === null ? 0 : FLAG_NEW_VALUES) | (change.oldKey === null ? 0 : FLAG_OLD_KEY);
+    buffer[start + 1] = (change.commitTimeMs === null ? 0 : FLAG_COMMIT_TIME) | (hasNew ? FLAG_NEW_VALUES : 0) | (hasOld ? FLAG_OLD_KEY : 0);
     this.offset = start + 4;
     this.shape(change);
     const lsn = change.commitLsn;
@@ -136,8 +134,22 @@ export class ChangeEncoder {
       this.buffer.writeDoubleLE(change.commitTimeMs, this.offset);
       this.offset += 8;
     }
-    if (change.newValues !== null) this.values(change.newValues);
-    if (change.oldKey !== null) this.values(change.oldKey);
+    if (row !== undefined) {
+      if (row.newRow !== null) this.rowValues(row.newRow, null);
+      if (row.oldRow !== null) this.rowValues(row.oldRow, row.keyIndexes);
+      return;
+    }
+    const { newValues, oldKey } = change as ChangeInput;
+    if (newValues !== null) this.values(newValues);
+    if (oldKey !== null) this.values(oldKey);
+  }
+
+  /** The values of a row still in the stream's bytes (all columns, or those at `pick`): never longer encoded than there. */
+  private rowValues(row: TupleBytes, pick: readonly number[] | null): void {
+    this.ensure(row.end - row.start + 2);
+    const end = writeRowValues(this.buffer, this.offset, Math.min(this.limit, this.buffer.length), row, pick);
+    if (end < 0) throw new Error('a row took more room encoded than the stream sent');
+    this.offset = end;
   }
 
   /**
@@ -145,7 +157,7 @@ export class ChangeEncoder {
    * array per relation among its events, so the encoded bytes are kept per such object and copied;
    * the arrays must not change once encoded.
    */
-  private shape(change: ChangeInput): void {
+  private shape(change: ChangeInput | RowChange): void {
     let known = this.shapes.get(change.table);
     let cached: EncodedShape | undefined;
     for (const entry of known ?? []) {

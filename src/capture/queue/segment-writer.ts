@@ -24,6 +24,7 @@ import { StateError } from '../../core/errors.js';
 import { getQueueStreamHead, lastQueueSegment, recordQueueCommit, type QueueSegmentCommit } from '../../state/queue-store.js';
 import type { MigrationStore } from '../../state/store.js';
 import { ChangeEncoder } from './event-codec.js';
+import type { RowChange } from './row-encoding.js';
 import { createSegmentFile, removeUnrecordedSegmentFiles, reopenSegmentFile, type Boundary, type OpenSegment } from './open-segment.js';
 import { queueIoError, syncDirectory, syncFileData, writeFully } from './segment-files.js';
 import {
@@ -140,8 +141,11 @@ export class QueueWriter {
     return this.inTx;
   }
 
-  /** Appends one event of the open transaction (opening one if needed) and returns its vsn. */
-  append(change: ChangeInput): number {
+  /**
+   * Appends one event of the open transaction (opening one if needed) and returns its vsn. A RowChange
+   * (values still in the stream's bytes) is written as the same event as its ChangeInput would be.
+   */
+  append(change: ChangeInput | RowChange): number {
     this.assertUsable();
     if (!Number.isSafeInteger(this.vsn)) throw new StateError(`The ${this.stream} change queue ran out of safe vsn numbers.`);
     const segment = this.current ?? this.createSegment();
@@ -167,7 +171,7 @@ export class QueueWriter {
    * Encodes the event straight into the buffer's open block (opening one); false when it does not fit.
    * Room for one more block header stays free: flushBuffer may need it to split the block.
    */
-  private appendToBuffer(segment: OpenSegment, change: ChangeInput, vsn: number): boolean {
+  private appendToBuffer(segment: OpenSegment, change: ChangeInput | RowChange, vsn: number): boolean {
     const opening = this.blockStart < 0;
     const recordAt = this.used + (opening ? BLOCK_HEADER_SIZE : 0);
     const limit = this.buffer.length - BLOCK_HEADER_SIZE;
@@ -183,7 +187,7 @@ export class QueueWriter {
   }
 
   /** Writes an event larger than the buffer as a block of its own (the buffer was flushed). */
-  private appendOwnBlock(segment: OpenSegment, change: ChangeInput, vsn: number): void {
+  private appendOwnBlock(segment: OpenSegment, change: ChangeInput | RowChange, vsn: number): void {
     const payloadBytes = this.encoder.encode(change);
     if (payloadBytes > MAX_RECORD_PAYLOAD) {
       throw new StateError(`A change of ${change.table.schema}.${change.table.name} is ${payloadBytes} bytes encoded, more than a queue record holds.`);

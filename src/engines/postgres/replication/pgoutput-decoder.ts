@@ -3,18 +3,10 @@
 // Stream Start ... Stream Stop block, because only there do changes carry a transaction id.
 
 import { BufferReader } from './buffer-reader.js';
-import {
-  UNCHANGED_TOAST,
-  type PgoutputMessage,
-  type RelationColumn,
-  type RelationInfo,
-  type ReplicaIdentity,
-  type TruncateMessage,
-  type TupleData,
-  type UpdateMessage,
-} from './pgoutput-messages.js';
+import { type PgoutputMessage, type RelationColumn, type RelationInfo, type ReplicaIdentity, type TruncateMessage, type TupleBytes, type UpdateMessage } from './pgoutput-messages.js';
 import { RelationCache } from './relation-cache.js';
 import { ReplicationError } from './replication-errors.js';
+import { DeleteRowMessage, InsertRowMessage, UpdateRowMessage, locateTuple } from './row-messages.js';
 
 const TRUNCATE_CASCADE = 1;
 const TRUNCATE_RESTART_IDENTITY = 2;
@@ -61,7 +53,7 @@ export class PgoutputDecoder {
         const xid = this.streamXid(reader);
         const relation = this.cache.relation(reader.uint32());
         expectByte(reader, 'N', 'an INSERT');
-        return { tag: 'insert', xid, relation, newTuple: readTuple(reader, relation) };
+        return new InsertRowMessage(xid, relation, locateTuple(reader, relation));
       }
       case 'U':
         return this.update(reader);
@@ -70,7 +62,7 @@ export class PgoutputDecoder {
         const relation = this.cache.relation(reader.uint32());
         const kind = String.fromCharCode(reader.uint8());
         if (kind !== 'K' && kind !== 'O') throw unexpected(`old-row marker "${kind}" in a DELETE`);
-        return { tag: 'delete', xid, relation, oldKind: kind === 'K' ? 'key' : 'old', oldTuple: readTuple(reader, relation) };
+        return new DeleteRowMessage(xid, relation, kind === 'K' ? 'key' : 'old', locateTuple(reader, relation));
       }
       case 'T':
         return this.truncate(reader);
@@ -134,14 +126,14 @@ export class PgoutputDecoder {
     const relation = this.cache.relation(reader.uint32());
     let marker = String.fromCharCode(reader.uint8());
     let oldKind: UpdateMessage['oldKind'];
-    let oldTuple: TupleData | undefined;
+    let oldRow: TupleBytes | undefined;
     if (marker === 'K' || marker === 'O') {
       oldKind = marker === 'K' ? 'key' : 'old';
-      oldTuple = readTuple(reader, relation);
+      oldRow = locateTuple(reader, relation);
       marker = String.fromCharCode(reader.uint8());
     }
     if (marker !== 'N') throw unexpected(`tuple marker "${marker}" in an UPDATE`);
-    return { tag: 'update', xid, relation, oldKind, oldTuple, newTuple: readTuple(reader, relation) };
+    return new UpdateRowMessage(xid, relation, oldKind, oldRow, locateTuple(reader, relation));
   }
 
   private truncate(reader: BufferReader): TruncateMessage {
@@ -159,89 +151,6 @@ export class PgoutputDecoder {
       relations: relationIds.map((id) => this.cache.relation(id)),
     };
   }
-}
-
-// TupleData: Int16 column count, then per column 'n' (null), 'u' (unchanged TOAST), or 't'/'b' with
-// an Int32 length and the text or binary value.
-function readTuple(reader: BufferReader, relation: RelationInfo): TupleData {
-  const count = reader.int16();
-  if (count !== relation.columns.length) {
-    throw new ReplicationError(
-      'protocol',
-      `The replication stream sent a row of ${count} columns for ${relation.namespace}.${relation.name}, described with ${relation.columns.length}.`,
-    );
-  }
-  const values: TupleData = new Array(count);
-  if (readAsciiTuple(reader, values)) return values;
-  for (let i = 0; i < count; i++) {
-    const kind = reader.uint8();
-    switch (kind) {
-      case 0x6e: // 'n'
-        values[i] = null;
-        break;
-      case 0x75: // 'u'
-        values[i] = UNCHANGED_TOAST;
-        break;
-      case 0x74: // 't'
-        values[i] = reader.text(reader.int32());
-        break;
-      case 0x62: // 'b'
-        values[i] = reader.bytes(reader.int32());
-        break;
-      default:
-        throw unexpected(`column kind "${String.fromCharCode(kind)}" in a row of ${relation.namespace}.${relation.name}`);
-    }
-  }
-  return values;
-}
-
-type FastBuffer = Buffer & { latin1Slice?(start: number, end: number): string };
-
-/**
- * The usual row (NULLs, unchanged TOAST values and ASCII text, well formed) read with one string for
- * the whole row and a slice of it per value: a Buffer-to-string call per value cost a tenth of the
- * capture's time. Fills `values` and moves the reader past the row, or returns false having moved
- * nothing (anything else: UTF-8 or binary values, a row cut short), for the general loop to read.
- */
-function readAsciiTuple(reader: BufferReader, values: TupleData): boolean {
-  const buffer = reader.source as FastBuffer;
-  const start = reader.position;
-  const end = buffer.length;
-  const count = values.length;
-  let at = start;
-  for (let i = 0; i < count; i++) {
-    if (at >= end) return false;
-    const kind = buffer[at] as number;
-    if (kind === 0x74) {
-      if (at + 5 > end) return false;
-      const length = buffer.readInt32BE(at + 1);
-      at += 5;
-      if (length < 0 || at + length > end) return false;
-      for (let j = at; j < at + length; j++) if ((buffer[j] as number) >= 0x80) return false;
-      at += length;
-    } else if (kind === 0x6e || kind === 0x75) {
-      at += 1;
-    } else {
-      return false;
-    }
-  }
-  // Latin-1 is UTF-8 for ASCII; the kind bytes and lengths in between are simply not sliced.
-  const text = buffer.latin1Slice !== undefined ? buffer.latin1Slice(start, at) : buffer.toString('latin1', start, at);
-  let pos = start;
-  for (let i = 0; i < count; i++) {
-    const kind = buffer[pos] as number;
-    if (kind === 0x74) {
-      const length = buffer.readInt32BE(pos + 1);
-      pos += 5;
-      values[i] = text.slice(pos - start, pos - start + length);
-      pos += length;
-    } else {
-      values[i] = kind === 0x6e ? null : UNCHANGED_TOAST;
-      pos += 1;
-    }
-  }
-  reader.seek(at);
-  return true;
 }
 
 function expectByte(reader: BufferReader, expected: string, where: string): void {

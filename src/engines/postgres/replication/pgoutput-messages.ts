@@ -24,6 +24,20 @@ export function isUnchanged(value: ColumnValue): value is typeof UNCHANGED_TOAST
 /** One row image; `values[i]` belongs to `relation.columns[i]`. */
 export type TupleData = ColumnValue[];
 
+/**
+ * Where a row image lies in the message it came in: pgoutput TupleData (Int16 column count, then per
+ * column 'n', 'u', or 't'/'b' with an Int32 length and the bytes) at [start, end) of `source`, checked
+ * to be well formed and to have the relation's column count. Capture copies these bytes into its queue
+ * without making a string of each value; `newTuple`/`oldTuple` decode them when asked.
+ */
+export interface TupleBytes {
+  readonly source: Buffer;
+  readonly start: number;
+  readonly end: number;
+  /** True when a value is binary ('b', with the `binary` option). */
+  readonly binary: boolean;
+}
+
 /** Replica identity of a relation, as pg_class.relreplident spells it. */
 export type ReplicaIdentity = 'default' | 'nothing' | 'full' | 'index';
 
@@ -93,7 +107,8 @@ export interface TypeMessage extends MaybeStreamed {
 export interface InsertMessage extends MaybeStreamed {
   tag: 'insert';
   relation: RelationInfo;
-  newTuple: TupleData;
+  readonly newTuple: TupleData;
+  newRow: TupleBytes;
 }
 
 export interface UpdateMessage extends MaybeStreamed {
@@ -105,8 +120,10 @@ export interface UpdateMessage extends MaybeStreamed {
    * undefined: no old image, the key did not change.
    */
   oldKind: 'key' | 'old' | undefined;
-  oldTuple: TupleData | undefined;
-  newTuple: TupleData;
+  readonly oldTuple: TupleData | undefined;
+  readonly newTuple: TupleData;
+  oldRow: TupleBytes | undefined;
+  newRow: TupleBytes;
 }
 
 export interface DeleteMessage extends MaybeStreamed {
@@ -114,7 +131,8 @@ export interface DeleteMessage extends MaybeStreamed {
   relation: RelationInfo;
   /** 'key': only the key columns are set (others null); 'old': the whole old row (identity FULL). */
   oldKind: 'key' | 'old';
-  oldTuple: TupleData;
+  readonly oldTuple: TupleData;
+  oldRow: TupleBytes;
 }
 
 export interface TruncateMessage extends MaybeStreamed {
