@@ -9,7 +9,7 @@ import type { Logger } from '../core/logger.js';
 import { withSession, type LoaderSessions } from '../engines/loader-sessions.js';
 import { copyOfStep } from './apply-copy.js';
 import { stepScript } from './apply-sql.js';
-import { tallyEvents, type ApplyCounters } from './apply-progress.js';
+import type { ApplyCounters, EventTally } from './apply-progress.js';
 import { runApplyTransaction, type ApplyRetry, type ScriptPart } from './apply-transaction.js';
 import { planBatch } from './batch-plan.js';
 import { advanceChannelScript, advanceRefusedError, isAdvanceRefused, readChannelRows, type ChannelScope } from './channel-bookkeeping.js';
@@ -128,8 +128,8 @@ export class ApplyChannel {
   private async commit(batch: ChangeEvent[], to: number): Promise<void> {
     const { sessions, scope, logger, retry } = this.context;
     const from = this.lastApplied;
-    const script = this.script(batch, from, to);
-    const tally = tallyEvents(batch);
+    const tally: EventTally = { events: 0, tables: new Map() };
+    const script = this.script(batch, from, to, tally);
     batch.length = 0;
     try {
       await runApplyTransaction(
@@ -155,11 +155,12 @@ export class ApplyChannel {
   }
 
   /**
-   * The transaction's statements: the bookkeeping first (it locks the channel row and stops the text if
-   * another importer moved it), then the changes; big inserts as COPYs where the sessions allow (apply-copy.ts).
+   * The transaction's statements (counting the events into `tally` on the way): the bookkeeping first
+   * (it locks the channel row and stops the text if another importer moved it), then the changes; big
+   * inserts as COPYs where the sessions allow (apply-copy.ts).
    */
-  private script(batch: readonly ChangeEvent[], from: number, to: number): string | ScriptPart[] {
-    const steps = planBatch(batch, (event) => this.context.tableOf(event), this.context.ordered());
+  private script(batch: readonly ChangeEvent[], from: number, to: number, tally: EventTally): string | ScriptPart[] {
+    const steps = planBatch(batch, (event) => this.context.tableOf(event), this.context.ordered(), tally);
     const bookkeeping = advanceChannelScript(this.context.scope, this.channel, from, to);
     if (!this.context.sessions.copyInTransactions) return [bookkeeping, ...steps.flatMap(stepScript)].join(';\n');
     const parts: ScriptPart[] = [];

@@ -8,7 +8,7 @@
 // (another channel count, a table that needs in-order apply) waits until the replay is over and is done
 // the same way: drain, then one transaction that rebases every channel row to the same vsn.
 
-import type { ChangeEvent, QueueStream } from '../core/change-event.js';
+import type { ChangeEvent, QueueStream, TableName } from '../core/change-event.js';
 import { describeError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { ensureBookkeepingSchema } from '../engines/bookkeeping-schema.js';
@@ -21,6 +21,7 @@ import { planBatch } from './batch-plan.js';
 import { readChannelRows, rebaseChannels, type ChannelScope } from './channel-bookkeeping.js';
 import { canCommitAsynchronously, durableChannelRows, TargetLostCommitsError } from './durable-progress.js';
 import { parseRouting, routeChannel, routeEvent, routingText, sameRouting, type RoutingConfig } from './routing.js';
+import { tableHashStart } from './row-identity.js';
 import { hasOtherUniqueIndexes, tableKey, TargetTables, type TargetTable } from './target-tables.js';
 
 /** Where the engine reads events: a QueueReader satisfies it. */
@@ -95,12 +96,26 @@ export async function applyChanges(options: ApplyChangesOptions): Promise<ApplyP
 /** Restarts of the apply after the target lost asynchronous commits (each needs a crash of the target). */
 const MAX_RESTARTS_AFTER_LOST_COMMITS = 10;
 
+/** What dispatch needs to know about the events of one TableName object (knownTable). */
+interface KnownTable {
+  key: string;
+  schema: string;
+  name: string;
+  keyColumns: readonly string[];
+  /** hasOtherUniqueIndexes: the table must be applied in order (routed by table). */
+  otherUnique: boolean;
+  /** tableHashStart of the table, for routeChannel. */
+  hash: number;
+}
+
 class ApplyEngine {
   private readonly scope: ChannelScope;
   private readonly logger: Logger;
   private readonly counters = new ApplyCounters();
   private readonly tables: TargetTables;
   private readonly loaded = new Map<string, TargetTable>();
+  /** knownTable's answers by TableName object. */
+  private readonly known = new WeakMap<TableName, KnownTable>();
   private readonly batchSize: number;
   private readonly wantedChannels: number;
   private routing: RoutingConfig = { channels: 1, affinity: new Set() };
@@ -221,11 +236,12 @@ class ApplyEngine {
   private dispatch(event: ChangeEvent): Promise<void> | undefined {
     if (event.vsn <= this.dispatched) return undefined;
     if (event.op === 'marker' || event.op === 'truncate' || event.vsn <= this.replayThrough || this.routing.channels !== this.wantedChannels) return this.dispatchSlow(event);
-    const key = tableKey(event.table);
-    const table = this.loaded.get(key);
+    const known = this.knownTable(event);
+    if (known === undefined) return this.dispatchSlow(event);
+    const { key } = known;
     // adjustRouting would add the table to the affinity tables (drain + rebase).
-    if (table === undefined || (!this.routing.affinity.has(key) && hasOtherUniqueIndexes(table, event.keyColumns))) return this.dispatchSlow(event);
-    const route = routeChannel(event, this.routing, key);
+    if (known.otherUnique && !this.routing.affinity.has(key)) return this.dispatchSlow(event);
+    const route = routeChannel(event, this.routing, key, known.hash);
     if (route < 0) return this.dispatchSlow(event);
     const channel = this.channels[route] as ApplyChannel;
     if (event.vsn > channel.lastApplied) {
@@ -235,6 +251,22 @@ class ApplyEngine {
     }
     this.dispatched = event.vsn;
     return undefined;
+  }
+
+  /**
+   * The loaded table of a change, with its key and whether it has other unique indexes, kept per
+   * TableName object (events of one table share it); undefined while the table is not loaded.
+   */
+  private knownTable(event: ChangeEvent): KnownTable | undefined {
+    const { table: name, keyColumns } = event;
+    const known = this.known.get(name);
+    if (known !== undefined && known.keyColumns === keyColumns && known.schema === name.schema && known.name === name.name) return known;
+    const key = tableKey(name);
+    const table = this.loaded.get(key);
+    if (table === undefined) return undefined;
+    const found = { key, schema: name.schema, name: name.name, keyColumns, otherUnique: hasOtherUniqueIndexes(table, keyColumns), hash: tableHashStart(name) };
+    this.known.set(name, found);
+    return found;
   }
 
   private async dispatchSlow(event: ChangeEvent): Promise<void> {

@@ -2,7 +2,7 @@
 // events applied in this run and their rate, and the vsn up to which every channel has applied the
 // stream (what the importer records with recordQueueApplied so `archive changes` can free segments).
 
-import type { ChangeEvent } from '../core/change-event.js';
+import type { ChangeEvent, TableName } from '../core/change-event.js';
 import { tableKey } from './target-tables.js';
 
 /** Per-table counts of applied change events (before collapsing: what the origin did). */
@@ -84,15 +84,21 @@ export interface EventTally {
 /** Per-table counts of `events` (markers left out). */
 export function tallyEvents(events: readonly ChangeEvent[]): EventTally {
   const tables = new Map<string, TableApplyCounts>();
+  // Events of one table share their TableName object: found by it, the table key is made once per object.
+  const byObject = new Map<TableName, TableApplyCounts>();
   let count = 0;
   for (const event of events) {
     if (event.op === 'marker') continue;
     count += 1;
-    const key = tableKey(event.table);
-    let counts = tables.get(key);
+    let counts = byObject.get(event.table);
     if (counts === undefined) {
-      counts = { schema: event.table.schema, name: event.table.name, inserts: 0, updates: 0, deletes: 0, truncates: 0 };
-      tables.set(key, counts);
+      const key = tableKey(event.table);
+      counts = tables.get(key);
+      if (counts === undefined) {
+        counts = { schema: event.table.schema, name: event.table.name, inserts: 0, updates: 0, deletes: 0, truncates: 0 };
+        tables.set(key, counts);
+      }
+      byObject.set(event.table, counts);
     }
     if (event.op === 'insert') counts.inserts += 1;
     else if (event.op === 'update') counts.updates += 1;

@@ -52,12 +52,26 @@ function columnArrays(rows: readonly (readonly SqlValue[])[], padded: readonly b
   for (let c = 0; c < width; c++) {
     const column = arrays[c] as SqlValue[];
     const trim = padded[c] === true;
-    for (let r = 0; r < rows.length; r++) {
-      const value = (rows[r] as readonly SqlValue[])[c] ?? null;
-      column[r] = trim && value !== null && value.endsWith(' ') ? value.replace(TRAILING_SPACES, '') : value;
-    }
+    for (let r = 0; r < rows.length; r++) column[r] = trimmed((rows[r] as readonly SqlValue[])[c] ?? null, trim);
   }
   return arrays;
+}
+
+/** columnArrays of UPDATE rows: the key columns, then the SET columns (without a combined array per row). */
+function updateArrays(rows: readonly { key: readonly SqlValue[]; values: readonly SqlValue[] }[], keyCount: number, padded: readonly boolean[]): SqlValue[][] {
+  const width = padded.length;
+  const arrays: SqlValue[][] = Array.from({ length: width }, () => new Array<SqlValue>(rows.length));
+  for (let c = 0; c < width; c++) {
+    const column = arrays[c] as SqlValue[];
+    const trim = padded[c] === true;
+    if (c < keyCount) for (let r = 0; r < rows.length; r++) column[r] = trimmed((rows[r] as { key: readonly SqlValue[] }).key[c] ?? null, trim);
+    else for (let r = 0; r < rows.length; r++) column[r] = trimmed((rows[r] as { values: readonly SqlValue[] }).values[c - keyCount] ?? null, trim);
+  }
+  return arrays;
+}
+
+function trimmed(value: SqlValue, trim: boolean): SqlValue {
+  return trim && value !== null && value.endsWith(' ') ? value.replace(TRAILING_SPACES, '') : value;
 }
 
 const TRAILING_SPACES = / +$/;
@@ -134,8 +148,7 @@ function buildStep(step: PlanStep, form: ArrayForm): SqlStatement[] {
       const setAliases = step.setColumns.map((_, i) => `c${i + 1}`);
       const set = step.setColumns.map((column, i) => `${quoteIdent(column)} = v.${setAliases[i]}::${castType(table, column)}`).join(', ');
       const where = matchKey(table, step.keyColumns, keyAliases);
-      const rows = step.rows.map((row) => [...row.key, ...row.values]);
-      const arrays = columnArrays(rows, [...step.keyColumns, ...step.setColumns].map((column) => blankPadded(table, column)));
+      const arrays = updateArrays(step.rows, step.keyColumns.length, [...step.keyColumns, ...step.setColumns].map((column) => blankPadded(table, column)));
       return [statement(`UPDATE ${qualified(table)} AS x SET ${set} FROM ${unnestOf([...keyAliases, ...setAliases], arrays, form)} WHERE ${where}`, arrays)];
     }
     case 'delete': {

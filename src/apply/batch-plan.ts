@@ -12,7 +12,8 @@
 // cannot change the outcome are merged (runs of INSERTs of distinct rows, runs of DELETEs, successive
 // UPDATEs of the same row).
 
-import { UNCHANGED, type ChangeEvent, type ColumnValue } from '../core/change-event.js';
+import { UNCHANGED, type ChangeEvent, type ColumnValue, type TableName } from '../core/change-event.js';
+import type { EventTally, TableApplyCounts } from './apply-progress.js';
 import { planCollapsed, unknownColumnError } from './collapsed-plan.js';
 import { changesKey, keyText, newKeyOf, oldKeyOf, type KeyValues } from './row-identity.js';
 import { tableKey, type TargetTable } from './target-tables.js';
@@ -39,19 +40,46 @@ interface RowState {
   image: Image;
 }
 
-/** Plans one batch; `tableOf` returns the target description of every table the events name. */
-export function planBatch(events: readonly ChangeEvent[], tableOf: (event: ChangeEvent) => TargetTable, ordered: ReadonlySet<string>): PlanStep[] {
-  const byTable = new Map<string, ChangeEvent[]>();
+/** The changes of one table in a batch, with what decides how they are planned (gathered while grouping). */
+interface TableEvents {
+  events: ChangeEvent[];
+  truncates: boolean;
+  /** Some change moves a row to another key (changesKey). */
+  keyChange: boolean;
+  /** The table's entry in the tally planBatch was asked to fill. */
+  counts: TableApplyCounts | undefined;
+}
+
+/**
+ * Plans one batch; `tableOf` returns the target description of every table the events name. With
+ * `tally` (empty), also counts the events there as tallyEvents would, in the same pass over them.
+ */
+export function planBatch(events: readonly ChangeEvent[], tableOf: (event: ChangeEvent) => TargetTable, ordered: ReadonlySet<string>, tally?: EventTally): PlanStep[] {
+  const byTable = new Map<string, TableEvents>();
+  // Events of one table share their TableName object: found by it, the table key is made once per object.
+  const byObject = new Map<TableName, TableEvents>();
   for (const event of events) {
     if (event.op === 'marker') continue;
-    const key = tableKey(event.table);
-    let list = byTable.get(key);
-    if (list === undefined) byTable.set(key, (list = []));
-    list.push(event);
+    let group = byObject.get(event.table);
+    if (group === undefined) {
+      const key = tableKey(event.table);
+      group = byTable.get(key);
+      if (group === undefined) byTable.set(key, (group = newGroup(event, key, tally)));
+      byObject.set(event.table, group);
+    }
+    group.events.push(event);
+    if (group.counts !== undefined) count(group.counts, event, tally as EventTally);
+    if (event.op === 'truncate') group.truncates = true;
+    else if (!group.keyChange && changesKey(event)) group.keyChange = true;
   }
   const steps: PlanStep[] = [];
-  for (const [key, list] of byTable) {
+  for (const [key, group] of byTable) {
+    const list = group.events;
     const table = tableOf(list[0] as ChangeEvent);
+    if (!group.truncates) {
+      steps.push(...(ordered.has(key) || group.keyChange ? planInOrder(list, table) : planCollapsed(list, table)));
+      continue;
+    }
     // A TRUNCATE splits the table's changes: what comes before it is planned and then wiped in order.
     let start = 0;
     for (let i = 0; i <= list.length; i++) {
@@ -67,6 +95,21 @@ export function planBatch(events: readonly ChangeEvent[], tableOf: (event: Chang
     }
   }
   return steps;
+}
+
+function newGroup(event: ChangeEvent, key: string, tally: EventTally | undefined): TableEvents {
+  if (tally === undefined) return { events: [], truncates: false, keyChange: false, counts: undefined };
+  const counts = { schema: event.table.schema, name: event.table.name, inserts: 0, updates: 0, deletes: 0, truncates: 0 };
+  tally.tables.set(key, counts);
+  return { events: [], truncates: false, keyChange: false, counts };
+}
+
+function count(counts: TableApplyCounts, event: ChangeEvent, tally: EventTally): void {
+  tally.events += 1;
+  if (event.op === 'insert') counts.inserts += 1;
+  else if (event.op === 'update') counts.updates += 1;
+  else if (event.op === 'delete') counts.deletes += 1;
+  else counts.truncates += 1;
 }
 
 /** The event's new image with generated columns left out (never written) and unknown columns refused. */

@@ -11,7 +11,7 @@
 import { UNCHANGED, type ChangeEvent, type ColumnValue } from '../core/change-event.js';
 import { StateError } from '../core/errors.js';
 import type { PlanStep, SqlValue } from './batch-plan.js';
-import { keyText, newKeyOf, type KeyValues } from './row-identity.js';
+import { keyPositions, keyText, newKeyOf, type KeyValues } from './row-identity.js';
 import type { TargetTable } from './target-tables.js';
 
 /** The columns of an event that the target writes, in the event's order. */
@@ -32,6 +32,8 @@ interface Row {
   /** Aligned with layout.names; an event's own array until a merge needs a copy (`owned`). */
   values: readonly ColumnValue[];
   owned: boolean;
+  /** True when no value is UNCHANGED, checked while the event is at hand; false: not known (carriesAll tells). */
+  complete: boolean;
 }
 
 const NO_LAYOUT: Layout = { names: [], indexes: [] };
@@ -76,15 +78,19 @@ function valuesOf(event: ChangeEvent, layout: Layout): readonly ColumnValue[] {
   return indexes.map((index) => values[index] ?? null);
 }
 
-/** `next` merged onto `row`'s image: a carried value replaces, UNCHANGED keeps what the row has. */
-function merge(row: Row, layout: Layout, next: readonly ColumnValue[]): Row {
+/** Merges `next` into `row`'s image: a carried value replaces, UNCHANGED keeps what the row has (the row is the plan's own). */
+function mergeInto(row: Row, layout: Layout, next: readonly ColumnValue[]): void {
   if (layout === row.layout) {
-    const values = row.owned ? (row.values as ColumnValue[]) : row.values.slice();
+    if (!row.owned) {
+      row.values = row.values.slice();
+      row.owned = true;
+    }
+    const values = row.values as ColumnValue[];
     for (let i = 0; i < next.length; i++) {
       const value = next[i] as ColumnValue;
       if (value !== UNCHANGED) values[i] = value;
     }
-    return { key: row.key, action: row.action, layout: row.layout, values, owned: true };
+    return;
   }
   // Different column lists (the table changed between the events): by name.
   const merged = new Map<string, ColumnValue>();
@@ -93,43 +99,65 @@ function merge(row: Row, layout: Layout, next: readonly ColumnValue[]): Row {
     const value = next[i] as ColumnValue;
     if (value !== UNCHANGED || !merged.has(name)) merged.set(name, value);
   });
-  return { key: row.key, action: row.action, layout: { names: [...merged.keys()], indexes: null }, values: [...merged.values()], owned: true };
+  row.layout = { names: [...merged.keys()], indexes: null };
+  row.values = [...merged.values()];
+  row.owned = true;
+  row.complete = false;
 }
 
-/** The row's state after `event`, given what the batch already did to it; undefined = nothing to do. */
-function nextRow(previous: Row | undefined, event: ChangeEvent, key: KeyValues, table: TargetTable): Row | undefined {
-  switch (event.op) {
-    case 'insert': {
-      const layout = layoutOf(event, table);
-      // After a DELETE (or a row the batch already has: the stream would have failed there) it replaces.
-      return { key, action: previous === undefined ? 'insert' : 'replace', layout, values: valuesOf(event, layout), owned: false };
-    }
-    case 'update': {
-      const layout = layoutOf(event, table);
-      if (previous === undefined) return { key, action: 'update', layout, values: valuesOf(event, layout), owned: false };
-      if (previous.action === 'delete') return previous; // an UPDATE of a deleted row changes nothing
-      return merge(previous, layout, valuesOf(event, layout));
-    }
-    case 'delete':
-      // INSERT then DELETE: the row never existed for the target.
-      if (previous?.action === 'insert') return undefined;
-      return { key, action: 'delete', layout: NO_LAYOUT, values: [], owned: false };
-    default:
-      throw new Error(`planCollapsed: unexpected ${event.op}`);
-  }
+function newRow(key: KeyValues, action: RowAction, layout: Layout, values: readonly ColumnValue[]): Row {
+  return { key, action, layout, values, owned: false, complete: carriesAll(values) };
 }
 
-/** Plans the changes of one table (no key changes among them) as collapsed multi-row statements. */
+/**
+ * Plans the changes of one table (no key changes among them) as collapsed multi-row statements. Each
+ * change folds into the row's state in `rows` (see the file comment): INSERT sets it (a replace after a
+ * DELETE), UPDATE merges into it (nothing after a DELETE), DELETE removes an INSERT or sets a delete.
+ */
 export function planCollapsed(events: readonly ChangeEvent[], table: TargetTable): PlanStep[] {
   const rows = new Map<string, Row>();
+  // Events of one table share their column arrays: what depends on them is looked up once per run of such events.
+  let columns: readonly string[] | undefined;
+  let keyColumns: readonly string[] | undefined;
+  /** Position of the only key column in `columns`, or -1 (several key columns, or not among them). */
+  let single = -1;
+  let layout: Layout | undefined;
   for (const event of events) {
-    const key = newKeyOf(event);
-    const id = keyText(key);
-    const state = nextRow(rows.get(id), event, key, table);
-    if (state === undefined) rows.delete(id);
-    else rows.set(id, state);
+    if (event.columns !== columns || event.keyColumns !== keyColumns) {
+      columns = event.columns;
+      keyColumns = event.keyColumns;
+      const positions = keyPositions(event);
+      single = positions.length === 1 ? (positions[0] as number) : -1;
+      layout = undefined;
+    }
+    // A single key carried by the new image is its own id (keyText); anything else takes newKeyOf.
+    const carried = single >= 0 && event.op !== 'delete' && event.newValues !== null ? event.newValues[single] : undefined;
+    let key: KeyValues | undefined;
+    let id: string;
+    if (typeof carried === 'string') id = carried;
+    else id = keyText((key = newKeyOf(event)));
+    const previous = rows.get(id);
+    switch (event.op) {
+      case 'insert':
+        layout ??= layoutOf(event, table);
+        // After a DELETE (or a row the batch already has: the stream would have failed there) it replaces.
+        rows.set(id, newRow(key ?? [id], previous === undefined ? 'insert' : 'replace', layout, valuesOf(event, layout)));
+        break;
+      case 'update':
+        layout ??= layoutOf(event, table);
+        if (previous === undefined) rows.set(id, newRow(key ?? [id], 'update', layout, valuesOf(event, layout)));
+        else if (previous.action !== 'delete') mergeInto(previous, layout, valuesOf(event, layout)); // an UPDATE of a deleted row changes nothing
+        break;
+      case 'delete':
+        // INSERT then DELETE: the row never existed for the target.
+        if (previous?.action === 'insert') rows.delete(id);
+        else rows.set(id, { key: key ?? [id], action: 'delete', layout: NO_LAYOUT, values: [], owned: false, complete: true });
+        break;
+      default:
+        throw new Error(`planCollapsed: unexpected ${event.op}`);
+    }
   }
-  const keyColumns = events[0]?.keyColumns ?? [];
+  const stepKeyColumns = events[0]?.keyColumns ?? [];
   const deletes: KeyValues[] = [];
   const inserts: Row[] = [];
   const updates: Row[] = [];
@@ -139,8 +167,8 @@ export function planCollapsed(events: readonly ChangeEvent[], table: TargetTable
     else if (row.action === 'update') updates.push(row);
   }
   const steps: PlanStep[] = [];
-  if (deletes.length > 0) steps.push({ kind: 'delete', table, keyColumns, keys: deletes });
-  steps.push(...insertSteps(table, inserts), ...updateSteps(table, keyColumns, updates));
+  if (deletes.length > 0) steps.push({ kind: 'delete', table, keyColumns: stepKeyColumns, keys: deletes });
+  steps.push(...insertSteps(table, inserts), ...updateSteps(table, stepKeyColumns, updates));
   return steps;
 }
 
@@ -149,23 +177,22 @@ function carriesAll(values: readonly ColumnValue[]): boolean {
   return true;
 }
 
-/** Group of rows by carried columns: keyed by the layout when every column is carried, else by the names. */
-function groupOf<G>(groups: Map<unknown, G>, signature: unknown, create: () => G): G {
-  let group = groups.get(signature);
-  if (group === undefined) groups.set(signature, (group = create()));
-  return group;
-}
-
+/** The rows to INSERT, one statement per set of carried columns (keyed by the layout when every column is carried, else by the names). */
 function insertSteps(table: TargetTable, rows: readonly Row[]): PlanStep[] {
   const groups = new Map<unknown, { columns: readonly string[]; rows: SqlValue[][] }>();
   for (const row of rows) {
-    if (carriesAll(row.values)) {
-      groupOf(groups, row.layout, () => ({ columns: row.layout.names, rows: [] })).rows.push(row.values as SqlValue[]);
+    if (row.complete || carriesAll(row.values)) {
+      let group = groups.get(row.layout);
+      if (group === undefined) groups.set(row.layout, (group = { columns: row.layout.names, rows: [] }));
+      group.rows.push(row.values as SqlValue[]);
       continue;
     }
     const positions = row.values.flatMap((value, i) => (value === UNCHANGED ? [] : [i]));
     const columns = positions.map((i) => row.layout.names[i] as string);
-    groupOf(groups, JSON.stringify(columns), () => ({ columns, rows: [] })).rows.push(positions.map((i) => row.values[i] as SqlValue));
+    const signature = JSON.stringify(columns);
+    let group = groups.get(signature);
+    if (group === undefined) groups.set(signature, (group = { columns, rows: [] }));
+    group.rows.push(positions.map((i) => row.values[i] as SqlValue));
   }
   return [...groups.values()].map((group) => ({ kind: 'insert', table, columns: group.columns, rows: group.rows }));
 }
@@ -179,20 +206,28 @@ function updateColumns(layout: Layout, keyColumns: readonly string[]): NonNullab
   return update;
 }
 
+/** The rows to UPDATE, one statement per set of carried columns (keyed like insertSteps). */
 function updateSteps(table: TargetTable, keyColumns: readonly string[], rows: readonly Row[]): PlanStep[] {
   const groups = new Map<unknown, { setColumns: readonly string[]; rows: { key: KeyValues; values: SqlValue[] }[] }>();
   for (const row of rows) {
-    if (carriesAll(row.values)) {
+    if (row.complete || carriesAll(row.values)) {
       const set = updateColumns(row.layout, keyColumns);
-      if (set.names.length === 0) continue;
-      const values = set.indexes.map((i) => row.values[i] as SqlValue);
-      groupOf(groups, set, () => ({ setColumns: set.names, rows: [] })).rows.push({ key: row.key, values });
+      const count = set.indexes.length;
+      if (count === 0) continue;
+      const values = new Array<SqlValue>(count);
+      for (let i = 0; i < count; i++) values[i] = row.values[set.indexes[i] as number] as SqlValue;
+      let group = groups.get(set);
+      if (group === undefined) groups.set(set, (group = { setColumns: set.names, rows: [] }));
+      group.rows.push({ key: row.key, values });
       continue;
     }
     const positions = row.values.flatMap((value, i) => (value === UNCHANGED || keyColumns.includes(row.layout.names[i] as string) ? [] : [i]));
     if (positions.length === 0) continue;
     const setColumns = positions.map((i) => row.layout.names[i] as string);
-    groupOf(groups, JSON.stringify(setColumns), () => ({ setColumns, rows: [] })).rows.push({ key: row.key, values: positions.map((i) => row.values[i] as SqlValue) });
+    const signature = JSON.stringify(setColumns);
+    let group = groups.get(signature);
+    if (group === undefined) groups.set(signature, (group = { setColumns, rows: [] }));
+    group.rows.push({ key: row.key, values: positions.map((i) => row.values[i] as SqlValue) });
   }
   return [...groups.values()].map((group) => ({ kind: 'update', table, keyColumns, setColumns: group.setColumns, rows: group.rows }));
 }

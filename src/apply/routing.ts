@@ -40,13 +40,14 @@ export function routeEvent(event: ChangeEvent, config: RoutingConfig): Route {
 
 /**
  * The channel of an event that is not a barrier, or -1 for one; the same decision as routeEvent,
- * without an object per event (the engine's common path).
+ * without an object per event (the engine's common path, which may pass the table's key and
+ * tableHashStart, kept per table).
  */
-export function routeChannel(event: ChangeEvent, config: RoutingConfig, table = tableKey(event.table)): number {
+export function routeChannel(event: ChangeEvent, config: RoutingConfig, table = tableKey(event.table), tableHash?: number): number {
   if (event.op === 'truncate' || event.op === 'marker') return -1;
   if (config.affinity.has(table)) return hashParts([event.table.schema, event.table.name]) % config.channels;
   if (changesKey(event)) return -1;
-  return hashRowKey(event) % config.channels;
+  return hashRowKey(event, tableHash) % config.channels;
 }
 
 /** The text stored in godwit_metadata.apply_channels.routing. */

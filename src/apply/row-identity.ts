@@ -2,26 +2,24 @@
 // does not carry a key column), whether an UPDATE changes the key, and a stable hash of table + key for
 // routing. Pure functions over ChangeEvent, so routing and planning can be unit-tested without a database.
 
-import { UNCHANGED, type ChangeEvent, type ColumnValue } from '../core/change-event.js';
+import { UNCHANGED, type ChangeEvent, type ColumnValue, type TableName } from '../core/change-event.js';
 import { StateError } from '../core/errors.js';
 
 /** Key values of a row, aligned with the event's keyColumns (never UNCHANGED). */
 export type KeyValues = readonly (string | null)[];
 
-/** Positions of the key columns in an event's columns, kept per pair of name arrays (events of one table share them). */
-const positionsCache = new WeakMap<readonly string[], WeakMap<readonly string[], readonly number[]>>();
+/**
+ * Positions of the key columns in an event's columns, kept per column array together with the key
+ * column array they were computed for (events of one table share both, so one lookup finds them).
+ */
+const positionsCache = new WeakMap<readonly string[], { keyColumns: readonly string[]; positions: readonly number[] }>();
 
-function keyPositions(event: ChangeEvent): readonly number[] {
-  let byKey = positionsCache.get(event.columns);
-  if (byKey === undefined) {
-    byKey = new WeakMap();
-    positionsCache.set(event.columns, byKey);
-  }
-  let positions = byKey.get(event.keyColumns);
-  if (positions === undefined) {
-    positions = event.keyColumns.map((column) => event.columns.indexOf(column));
-    byKey.set(event.keyColumns, positions);
-  }
+/** Where each key column is in the event's columns (-1: not there); the planner reads single keys through it. */
+export function keyPositions(event: ChangeEvent): readonly number[] {
+  const known = positionsCache.get(event.columns);
+  if (known !== undefined && known.keyColumns === event.keyColumns) return known.positions;
+  const positions = event.keyColumns.map((column) => event.columns.indexOf(column));
+  positionsCache.set(event.columns, { keyColumns: event.keyColumns, positions });
   return positions;
 }
 
@@ -83,10 +81,11 @@ export function keyText(key: KeyValues): string {
 
 /**
  * hashParts([table.schema, table.name, ...newKeyOf(event)]) without building those arrays (routing
- * computes it for every event); throws like newKeyOf for a key value the event does not carry.
+ * computes it for every event); throws like newKeyOf for a key value the event does not carry. `start`
+ * is tableHashStart(event.table), which callers may keep per table.
  */
-export function hashRowKey(event: ChangeEvent): number {
-  let hash = hashPart(hashPart(0x811c9dc5, event.table.schema), event.table.name);
+export function hashRowKey(event: ChangeEvent, start = tableHashStart(event.table)): number {
+  let hash = start;
   if (event.op === 'delete') {
     for (const value of oldKeyOf(event)) hash = hashPart(hash, value);
     return hash >>> 0;
@@ -102,6 +101,11 @@ export function hashRowKey(event: ChangeEvent): number {
     hash = hashPart(hash, value);
   }
   return hash >>> 0;
+}
+
+/** hashRowKey's hash of the table's schema and name, for callers that keep it per table (it is the same for every event). */
+export function tableHashStart(table: TableName): number {
+  return hashPart(hashPart(0x811c9dc5, table.schema), table.name);
 }
 
 function hashPart(start: number, part: string | null): number {

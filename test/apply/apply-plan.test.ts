@@ -1,5 +1,6 @@
 // Routing and batch planning, without a database.
 import { describe, expect, it } from 'vitest';
+import { tallyEvents, type EventTally } from '../../src/apply/apply-progress.js';
 import { planBatch, type PlanStep } from '../../src/apply/batch-plan.js';
 import { routeChannel, routeEvent, parseRouting, routingText, type RoutingConfig } from '../../src/apply/routing.js';
 import { changesKey } from '../../src/apply/row-identity.js';
@@ -122,6 +123,22 @@ describe('batch plan', () => {
       'insert:2',
       'delete:2',
     ]);
+  });
+  it('counts the events it plans as tallyEvents does (markers left out, truncates counted)', () => {
+    const U = { schema: 'app', name: 'other' };
+    const batch = events([
+      ins(T, K, COLS, ['1', '1', 'a', null]),
+      row(1, 2),
+      { ...del(T, K, ['2']), table: { ...T } },
+      { ...del(T, K, ['3']), op: 'marker' },
+      upd(U, K, COLS, ['7', '1', 'x', null]),
+      { ...del(T, K, ['1']), op: 'truncate', oldKey: null },
+      ins(T, K, COLS, ['4', '4', 'd', null]),
+    ]);
+    const tally: EventTally = { events: 0, tables: new Map() };
+    planBatch(batch, () => table(), new Set(), tally);
+    expect(tally).toEqual(tallyEvents(batch));
+    expect(tally.events).toBe(6);
   });
   it('applies a key change in place, matching the old key and setting the new one', () => {
     const steps = plan([upd(T, K, COLS, ['9', '1', 'x', null], ['1'])]);
