@@ -7,6 +7,8 @@ import { ReplicationError } from './replication-errors.js';
 /** Reads one binary message front to back. */
 export class BufferReader {
   private offset: number;
+  /** Where the message ends in `buffer` (a message may sit inside a bigger network buffer). */
+  private end: number;
 
   constructor(
     private buffer: Buffer,
@@ -14,13 +16,20 @@ export class BufferReader {
     private readonly what = 'replication message',
   ) {
     this.offset = start;
+    this.end = buffer.length;
   }
 
-  /** Reads another message with this reader (the decoder keeps one instead of one per message). */
-  reset(buffer: Buffer, start: number): this {
+  /** Reads another message, [start, end) of `buffer`, with this reader (the decoder keeps one instead of one per message). */
+  reset(buffer: Buffer, start: number, end = buffer.length): this {
     this.buffer = buffer;
     this.offset = start;
+    this.end = end;
     return this;
+  }
+
+  /** Where the message ends in {@link source}. */
+  get limit(): number {
+    return this.end;
   }
 
   /** The message and the read position, for a decoder that scans a run of fields itself (then calls seek). */
@@ -34,13 +43,13 @@ export class BufferReader {
 
   /** Moves the read position to `offset` of the message (after a scan of the fields before it). */
   seek(offset: number): void {
-    if (offset < 0 || offset > this.buffer.length) throw this.truncated(`a position ${offset} outside the message`);
+    if (offset < 0 || offset > this.end) throw this.truncated(`a position ${offset} outside the message`);
     this.offset = offset;
   }
 
   /** Bytes not read yet. */
   get remaining(): number {
-    return this.buffer.length - this.offset;
+    return this.end - this.offset;
   }
 
   /** Reads one unsigned byte. */
@@ -92,7 +101,7 @@ export class BufferReader {
   /** Reads a NUL-terminated UTF-8 string. */
   cstring(): string {
     const end = this.buffer.indexOf(0, this.offset);
-    if (end < 0) throw this.truncated('a string without its terminator');
+    if (end < 0 || end >= this.end) throw this.truncated('a string without its terminator');
     const value = this.buffer.toString('utf8', this.offset, end);
     this.offset = end + 1;
     return value;
@@ -117,7 +126,7 @@ export class BufferReader {
   }
 
   private need(count: number): void {
-    if (count < 0 || this.offset + count > this.buffer.length) {
+    if (count < 0 || this.offset + count > this.end) {
       throw this.truncated(`${count} more bytes at offset ${this.offset}`);
     }
   }

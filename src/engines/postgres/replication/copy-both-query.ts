@@ -18,6 +18,8 @@ const NOTICE = 0x4e; // 'N'
 const PARAMETER_STATUS = 0x53; // 'S'
 const NOTIFICATION = 0x41; // 'A'
 const HANDLED_HERE = new Set([COPY_BOTH_RESPONSE, COPY_DATA, COPY_DONE, NOTICE, PARAMETER_STATUS, NOTIFICATION]);
+/** The first byte of a keepalive's CopyData body. */
+const KEEPALIVE = 0x6b; // 'k'
 
 /** What readFrame() returns when no CopyData body is available yet: call waitForData() and try again. */
 export const NOT_YET = Symbol('not-yet');
@@ -39,10 +41,10 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
-/** Callbacks run as messages are read from the socket, before the consumer sees them. */
+/** Callbacks run as messages are parsed, before the consumer sees them. */
 export interface CopyBothHooks {
-  /** Every CopyData body as it is read (to answer keepalives that ask for a reply at once). */
-  onCopyData?: (body: Buffer) => void;
+  /** Every CopyData body that is a keepalive ('k'), as it is parsed (to answer those that ask for a reply at once). */
+  onKeepalive?: (body: Buffer) => void;
   /** Notices the server sends during the copy. */
   onNotice?: (message: string) => void;
 }
@@ -66,10 +68,13 @@ export class CopyBothQuery implements pg.Submittable {
   private clientDone = false;
   private isFinished = false;
   private failure: Error | undefined;
+  /** Bytes read from the socket and not yet parsed: the first chunk from `head` on. */
   private chunks: Buffer[] = [];
+  private head = 0;
   private buffered = 0;
-  private readonly frames: Buffer[] = [];
-  private frameBytes = 0;
+  /** Where the body of the CopyData message readFrame() returned last lies in the Buffer it returned. */
+  frameStart = 0;
+  frameEnd = 0;
   private waiter: (() => void) | undefined;
 
   constructor(
@@ -98,17 +103,15 @@ export class CopyBothQuery implements pg.Submittable {
   }
 
   /**
-   * The next CopyData body, in order: a Buffer; null once the server ended the copy; NOT_YET when
-   * nothing is available without waiting. Throws the failure once every body received before it
-   * was delivered. Reads the socket only here, so the consumer's pace is the reading pace.
+   * The Buffer holding the next CopyData body, in order: the body is [frameStart, frameEnd) of it (no
+   * view is made per message); null once the server ended the copy; NOT_YET when nothing is
+   * available without waiting. Throws the failure once every body received before it was delivered.
+   * Reads and parses the socket's bytes only here, so the consumer's pace is the reading pace.
    */
   readFrame(): Buffer | null | typeof NOT_YET {
     for (;;) {
-      const frame = this.frames.shift();
-      if (frame !== undefined) {
-        this.frameBytes -= frame.length;
-        return frame;
-      }
+      const frame = this.nextMessage(true);
+      if (frame !== undefined) return frame;
       if (this.failure !== undefined) throw this.failure;
       if (this.serverDone || this.isFinished) return null;
       if (!this.ownsSocket || this.socket === undefined) return NOT_YET;
@@ -145,13 +148,13 @@ export class CopyBothQuery implements pg.Submittable {
   endCopy(): void {
     if (this.clientDone) return;
     this.sendCopyDone();
-    this.dropFrames();
+    // Bodies not delivered yet are dropped as pump parses them (the client ended the copy).
     this.pump();
   }
 
-  /** Bytes read from the server and not yet handed to the consumer (queued bodies, a partial message, the socket's buffer). */
+  /** Bytes read from the server and not yet handed to the consumer (unparsed messages, the socket's buffer). */
   get bufferedBytes(): number {
-    return this.frameBytes + this.buffered + (this.socket?.readableLength ?? 0);
+    return this.buffered + (this.socket?.readableLength ?? 0);
   }
 
   /** True once the client sent CopyDone. */
@@ -206,10 +209,12 @@ export class CopyBothQuery implements pg.Submittable {
 
   private pump(): void {
     while (this.ownsSocket && this.socket !== undefined) {
+      this.nextMessage(false);
+      // Streaming and not stopping: the CopyData bodies wait for the consumer, who reads on.
+      if (this.copying && !this.clientDone) return;
       const chunk = this.socket.read() as Buffer | null;
-      if (chunk === null) break;
+      if (chunk === null) return;
       this.received(chunk);
-      if (this.clientDone) this.dropFrames();
     }
   }
 
@@ -217,41 +222,54 @@ export class CopyBothQuery implements pg.Submittable {
     this.lastReceivedAt = Date.now();
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+  }
+
+  /**
+   * Parses the buffered whole messages up to the next CopyData: that one is returned (its body at
+   * frameStart..frameEnd) when `deliver` holds, dropped once the client ended the copy (parsing goes
+   * on), and otherwise left unparsed; other messages are handled here. Undefined when no CopyData is
+   * returned (no whole message left, a CopyData left for the consumer, or the socket went back to pg).
+   */
+  private nextMessage(deliver: boolean): Buffer | undefined {
     while (this.ownsSocket && this.buffered >= 5) {
-      const head = this.contiguous(5);
-      const type = head[0] as number;
+      let source = this.contiguous(5);
+      let at = this.head;
+      const type = source[at] as number;
       if (!HANDLED_HERE.has(type)) {
         this.handBack();
-        return;
+        return undefined;
       }
-      const total = 1 + head.readUInt32BE(1);
-      if (this.buffered < total) return;
-      const message = this.contiguous(total);
-      const body = message.subarray(5, total);
+      const total = 1 + source.readUInt32BE(at + 1);
+      if (this.buffered < total) return undefined;
+      if (type === COPY_DATA && !deliver && !this.clientDone) return undefined;
+      source = this.contiguous(total);
+      at = this.head;
       this.consume(total);
+      const start = at + 5;
+      const end = at + total;
       if (type === COPY_DATA) {
-        this.frames.push(body);
-        this.frameBytes += body.length;
-        this.hooks.onCopyData?.(body);
-      } else if (type === COPY_BOTH_RESPONSE) {
+        if (this.clientDone) continue;
+        if (source[start] === KEEPALIVE) this.hooks.onKeepalive?.(source.subarray(start, end));
+        this.frameStart = start;
+        this.frameEnd = end;
+        return source;
+      }
+      if (type === COPY_BOTH_RESPONSE) {
         this.copying = true;
         this.startedState.resolve();
-      } else if (type === COPY_DONE) {
+        continue;
+      }
+      if (type === COPY_DONE) {
         this.serverDone = true;
         this.handBack();
         // The server ended its side (it is shutting down): end ours too, or it waits for it. The
-        // bodies received before stay queued for the consumer.
+        // bodies received before were delivered already.
         this.sendCopyDone();
-        return;
-      } else if (type === NOTICE) {
-        this.hooks.onNotice?.(noticeText(body));
+        return undefined;
       }
+      if (type === NOTICE) this.hooks.onNotice?.(noticeText(source.subarray(start, end)));
     }
-  }
-
-  private dropFrames(): void {
-    this.frames.length = 0;
-    this.frameBytes = 0;
+    return undefined;
   }
 
   private sendCopyDone(): void {
@@ -262,19 +280,23 @@ export class CopyBothQuery implements pg.Submittable {
     }
   }
 
-  // The first `length` buffered bytes in one Buffer (merging chunks only when a message spans them).
+  // The Buffer holding the first `length` buffered bytes from `head` on (merging chunks only when a message spans them).
   private contiguous(length: number): Buffer {
     const first = this.chunks[0] as Buffer;
-    if (first.length >= length) return first;
-    const merged = Buffer.concat(this.chunks, this.buffered);
+    if (first.length - this.head >= length) return first;
+    const merged = Buffer.concat([first.subarray(this.head), ...this.chunks.slice(1)], this.buffered);
     this.chunks = [merged];
+    this.head = 0;
     return merged;
   }
 
   private consume(length: number): void {
     const first = this.chunks[0] as Buffer;
-    if (first.length === length) this.chunks.shift();
-    else this.chunks[0] = first.subarray(length);
+    this.head += length;
+    if (this.head === first.length) {
+      this.chunks.shift();
+      this.head = 0;
+    }
     this.buffered -= length;
   }
 
@@ -284,8 +306,9 @@ export class CopyBothQuery implements pg.Submittable {
     const handler = this.pgDataHandler;
     if (!this.ownsSocket || socket === undefined || handler === undefined) return;
     this.ownsSocket = false;
-    const rest = this.buffered > 0 ? Buffer.concat(this.chunks, this.buffered) : undefined;
+    const rest = this.buffered > 0 ? Buffer.concat([(this.chunks[0] as Buffer).subarray(this.head), ...this.chunks.slice(1)], this.buffered) : undefined;
     this.chunks = [];
+    this.head = 0;
     this.buffered = 0;
     socket.removeListener('readable', this.onReadable);
     socket.on('data', handler);

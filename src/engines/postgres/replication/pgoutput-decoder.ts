@@ -30,9 +30,9 @@ export class PgoutputDecoder {
    * Decodes one pgoutput message (the data part of one XLogData message, from byte `start` of
    * `payload`: the stream passes the whole frame instead of a view of it); throws ReplicationError('protocol').
    */
-  decode(payload: Buffer, start = 0): PgoutputMessage {
-    if (payload.length <= start) throw new ReplicationError('protocol', 'The replication stream sent an empty pgoutput message.');
-    const reader = this.reader.reset(payload, start + 1);
+  decode(payload: Buffer, start = 0, end = payload.length): PgoutputMessage {
+    if (end <= start) throw new ReplicationError('protocol', 'The replication stream sent an empty pgoutput message.');
+    const reader = this.reader.reset(payload, start + 1, end);
     const tag = String.fromCharCode(payload[start] as number);
     switch (tag) {
       case 'B':

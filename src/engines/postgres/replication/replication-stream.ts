@@ -39,19 +39,20 @@ class XLogDataItem implements XLogDataMessage {
   readonly kind = 'xlogdata';
   constructor(
     private readonly frame: Buffer,
+    private readonly at: number,
     readonly message: PgoutputMessage,
   ) {}
 
   get walStart(): Lsn {
-    return this.frame.readBigUInt64BE(1);
+    return this.frame.readBigUInt64BE(this.at + 1);
   }
 
   get walEnd(): Lsn {
-    return this.frame.readBigUInt64BE(9);
+    return this.frame.readBigUInt64BE(this.at + 9);
   }
 
   get sendTime(): bigint {
-    return this.frame.readBigInt64BE(17);
+    return this.frame.readBigInt64BE(this.at + 17);
   }
 }
 
@@ -112,9 +113,9 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
     private readonly logger: Logger = silentLogger,
   ) {
     this.query = new CopyBothQuery(command, {
-      onCopyData: (body) => {
-        // A keepalive asking for a reply is answered as soon as it is read, not when the consumer gets to it.
-        if (body[0] === 0x6b && body.length >= 18 && body[17] === 1) this.answerKeepalive();
+      onKeepalive: (body) => {
+        // A keepalive asking for a reply is answered as soon as it is parsed, before the consumer gets to it.
+        if (body.length >= 18 && body[17] === 1) this.answerKeepalive();
       },
       onNotice: (notice) => this.logger.info(`Replication slot "${slotName}": ${notice}`),
     });
@@ -217,19 +218,22 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
       return NOT_YET;
     }
     this.waitingSince = undefined;
-    if (frame[0] === XLOGDATA && frame.length > XLOGDATA_HEADER) {
-      // The common case without a frame object, three bigints and a view per message: the pgoutput
+    // The CopyData body is [start, end) of the network buffer readFrame returned.
+    const start = this.query.frameStart;
+    const end = this.query.frameEnd;
+    if (frame[start] === XLOGDATA && end - start > XLOGDATA_HEADER) {
+      // The common case without a view, a frame object and three bigints per message: the pgoutput
       // message is decoded in place and the positions are read only if someone asks (XLogDataItem).
       this.stats_.xlogDataMessages++;
       let decoded: PgoutputMessage;
       try {
-        decoded = this.decoder.decode(frame, XLOGDATA_HEADER);
+        decoded = this.decoder.decode(frame, start + XLOGDATA_HEADER, end);
       } catch (error) {
         throw this.fail(error);
       }
-      return new XLogDataItem(frame, decoded);
+      return new XLogDataItem(frame, start, decoded);
     }
-    const parsed = this.parse(frame);
+    const parsed = this.parse(frame.subarray(start, end));
     if (parsed.kind === 'keepalive') {
       this.stats_.keepalives++;
       return parsed;

@@ -19,7 +19,7 @@ const KIND_BINARY = 0x62; // 'b'
 export function locateTuple(reader: BufferReader, relation: RelationInfo): TupleBytes {
   const source = reader.source;
   const start = reader.position;
-  const end = source.length;
+  const end = reader.limit;
   if (start + 2 > end) throw cutShort(relation);
   const count = source.readInt16BE(start);
   if (count !== relation.columns.length) {
@@ -52,7 +52,7 @@ export function locateTuple(reader: BufferReader, relation: RelationInfo): Tuple
 
 /** The values of a located row image (strings for text, Buffers for binary values). */
 export function tupleValues(row: TupleBytes, relation: RelationInfo): TupleData {
-  const reader = new BufferReader(row.source.subarray(0, row.end), row.start, 'pgoutput row');
+  const reader = new BufferReader(row.source, row.start, 'pgoutput row').reset(row.source, row.start, row.end);
   const count = reader.int16();
   const values: TupleData = new Array(count);
   for (let i = 0; i < count; i++) {
