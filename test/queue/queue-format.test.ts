@@ -7,7 +7,9 @@ import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'nod
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ChangeDecoder, ChangeEncoder, encodeChangeV1 } from '../../src/capture/queue/event-codec.js';
+import { encodeChangeV1 } from '../../src/capture/queue/event-codec-v1.js';
+import { ChangeEncoder } from '../../src/capture/queue/event-codec.js';
+import { ChangeDecoder } from '../../src/capture/queue/event-decoder.js';
 import { QueueDamagedError } from '../../src/capture/queue/queue-errors.js';
 import {
   CHECKED_RECORD_HEADER_SIZE,

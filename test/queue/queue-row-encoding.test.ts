@@ -4,7 +4,8 @@
 // those values. Binary values are refused.
 import { describe, expect, it } from 'vitest';
 import type { TupleBytes } from '../../src/capture/capture-stream.js';
-import { ChangeDecoder, ChangeEncoder } from '../../src/capture/queue/event-codec.js';
+import { ChangeEncoder } from '../../src/capture/queue/event-codec.js';
+import { ChangeDecoder } from '../../src/capture/queue/event-decoder.js';
 import { writeRowValues, type RowChange } from '../../src/capture/queue/row-encoding.js';
 import { UNCHANGED, type ChangeInput, type ColumnValue } from '../../src/core/change-event.js';
 

@@ -1,4 +1,4 @@
-// The value encoding of queue payloads (event-codec.ts, version 2), and the fast way into it: a row
+// The fast way into the value encoding of queue payloads (event-codec.ts, version 2): a row
 // change whose values are still the replication stream's bytes (RowChange) has them copied from the
 // pgoutput row image into queue values byte for byte, without a JavaScript string per value. The
 // bytes written are the same as for the same values given as strings.
@@ -9,14 +9,7 @@
 import { isAscii } from 'node:buffer';
 import type { ChangeOp, TableName } from '../../core/change-event.js';
 import type { TupleBytes } from '../capture-stream.js';
-
-export const KIND_NULL = 0;
-export const KIND_UNCHANGED = 1;
-export const KIND_UTF8_LONG = 2;
-export const KIND_ASCII_LONG = 3;
-export const KIND_ASCII_SHORT = 4;
-export const KIND_UTF8_SHORT = 130;
-export const SHORT_MAX = 125;
+import { KIND_ASCII_LONG, KIND_ASCII_SHORT, KIND_NULL, KIND_UNCHANGED, KIND_UTF8_LONG, KIND_UTF8_SHORT, SHORT_MAX } from './payload-codes.js';
 
 const PG_NULL = 0x6e; // 'n'
 const PG_UNCHANGED = 0x75; // 'u'

@@ -15,7 +15,8 @@ import type { ChangeEvent, QueueStream } from '../../core/change-event.js';
 import { StateError } from '../../core/errors.js';
 import { findQueueSegmentForVsn, getQueueSegment, type QueueSegment } from '../../state/queue-store.js';
 import type { MigrationStore } from '../../state/store.js';
-import { ChangeDecoder, decodeChangeV1 } from './event-codec.js';
+import { decodeChangeV1 } from './event-codec-v1.js';
+import { ChangeDecoder } from './event-decoder.js';
 import { QueueDamagedError, QueueEventsArchivedError } from './queue-errors.js';
 import { checkSegmentFile, queueIoError } from './segment-files.js';
 import {
