@@ -28,8 +28,7 @@ export interface CopyPart {
 /** The step as a COPY when it is an insert of at least COPY_MIN_ROWS rows with columns; undefined otherwise. */
 export function copyOfStep(step: PlanStep): CopyPart | undefined {
   if (step.kind !== 'insert' || step.columns.length === 0 || step.rows.length < COPY_MIN_ROWS) return undefined;
-  const { table } = step;
-  const padded = step.columns.map((column) => table.columns.get(column)?.blankPadded === true);
+  const { padded, copySql } = copyShape(step.table, step.columns);
   const width = padded.length;
   let text = '';
   for (const row of step.rows) {
@@ -40,8 +39,33 @@ export function copyOfStep(step: PlanStep): CopyPart | undefined {
     }
     text += '\n';
   }
-  const columns = step.columns.map(quoteIdent).join(', ');
-  return { copySql: `COPY ${quoteIdent(table.schema)}.${quoteIdent(table.name)} (${columns}) FROM STDIN`, data: Buffer.from(text, 'utf8') };
+  return { copySql, data: Buffer.from(text, 'utf8') };
+}
+
+/** What a COPY of one column list needs besides its rows. */
+interface CopyShape {
+  table: PlanStep['table'];
+  padded: boolean[];
+  copySql: string;
+}
+
+/**
+ * Per column list (steps of one table share theirs): made once, not per transaction. Building the
+ * statement in the row loop's function also made V8 optimize and throw away copyOfStep over and
+ * over in some runs (64 deoptimizations "wrong map" at the column names' join in one catch-up).
+ */
+const copyShapes = new WeakMap<readonly string[], CopyShape>();
+
+function copyShape(table: PlanStep['table'], columns: readonly string[]): CopyShape {
+  const known = copyShapes.get(columns);
+  if (known !== undefined && known.table === table) return known;
+  const shape = {
+    table,
+    padded: columns.map((column) => table.columns.get(column)?.blankPadded === true),
+    copySql: `COPY ${quoteIdent(table.schema)}.${quoteIdent(table.name)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN`,
+  };
+  copyShapes.set(columns, shape);
+  return shape;
 }
 
 /** Characters COPY's text format gives a meaning to: written as backslash escapes. */

@@ -96,4 +96,28 @@ describe('change queue reader', () => {
     reader.close();
     await writer.close();
   });
+
+  it('wakes in next() at the commit, not at its next poll, and an abort still ends the wait', async () => {
+    const writer = openQueueWriter({ store: writerStore, queueDir: place.queueDir, stream: 'source-to-target' });
+    // Polling once a minute: only the store change signal can end the wait within the test's time.
+    const reader = openQueueReader({ store: readerStore, queueDir: place.queueDir, stream: 'source-to-target', pollIntervalMs: 60_000 });
+    expect(await reader.read()).toEqual([]);
+    for (let round = 1; round <= 2; round++) {
+      const waiting = reader.next(10);
+      // The polls come at 5, 15, 35 ... 635, 1275 ms, then at 2555 ms: a commit at 1300 ms waits 1.2 s for one.
+      await sleep(1300);
+      const committedAt = Date.now();
+      writer.append(changeFor(round));
+      writer.endTransaction(`0/${round}`);
+      await writer.commit();
+      expect(await waiting).toEqual([expectedEvent(round)]);
+      expect(Date.now() - committedAt).toBeLessThan(400);
+    }
+    const abort = new AbortController();
+    const idle = reader.next(10, abort.signal);
+    setTimeout(() => abort.abort(), 30);
+    expect(await idle).toEqual([]);
+    reader.close();
+    await writer.close();
+  });
 });

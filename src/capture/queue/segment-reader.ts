@@ -9,7 +9,6 @@
 
 import { closeSync, fstatSync, openSync, read } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { ChangeEvent, QueueStream } from '../../core/change-event.js';
 import { StateError } from '../../core/errors.js';
@@ -18,6 +17,7 @@ import type { MigrationStore } from '../../state/store.js';
 import { decodeChangeV1 } from './event-codec-v1.js';
 import { ChangeDecoder } from './event-decoder.js';
 import { QueueDamagedError, QueueEventsArchivedError } from './queue-errors.js';
+import { StoreChangeSignal } from './store-change-signal.js';
 import { checkSegmentFile, queueIoError } from './segment-files.js';
 import {
   BLOCK_HEADER_SIZE,
@@ -97,6 +97,7 @@ export class QueueReader {
   /** The open segment's format version, and the decoder of version-2 payloads (it keeps the shapes it met). */
   private version = SEGMENT_FORMAT_VERSION;
   private readonly decoder = new ChangeDecoder();
+  private readonly storeChanges: StoreChangeSignal;
   private closed = false;
 
   constructor(options: QueueReaderOptions) {
@@ -106,6 +107,7 @@ export class QueueReader {
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.buffer = Buffer.allocUnsafe(Math.max(options.readBufferBytes ?? DEFAULT_READ_BUFFER_BYTES, CHECKED_RECORD_HEADER_SIZE));
     this.wanted = Math.max(1, options.fromVsn ?? 1);
+    this.storeChanges = new StoreChangeSignal(options.store.file);
   }
 
   /** The vsn of the next event this reader will return. */
@@ -150,10 +152,12 @@ export class QueueReader {
   async next(maxEvents = 1000, signal?: AbortSignal): Promise<ChangeEvent[]> {
     let interval = Math.min(MIN_POLL_INTERVAL_MS, this.pollIntervalMs);
     for (;;) {
+      this.storeChanges.reset();
       const events = await this.read(maxEvents);
       if (events.length > 0 || signal?.aborted === true) return events;
       try {
-        await sleep(interval, undefined, { signal });
+        // Woken by the exporter's next commit (store-change-signal.ts), or at the poll interval.
+        await this.storeChanges.wait(interval, signal);
       } catch {
         return [];
       }
@@ -172,6 +176,7 @@ export class QueueReader {
   /** Closes the open segment file. */
   close(): void {
     this.closed = true;
+    this.storeChanges.close();
     this.closeFile();
   }
 
