@@ -106,6 +106,7 @@ async function once(session: LoaderSession, transaction: ApplyTransaction): Prom
  */
 async function onceAsParts(session: LoaderSession, parts: readonly ScriptPart[], begin: string): Promise<void> {
   const pause = Number(process.env[SLEEP_BEFORE_COMMIT_ENV] ?? 0);
+  if (pause === 0 && session.scriptWithCopies !== undefined) return onceAsOneText(session, parts, begin);
   let texts = [begin];
   try {
     for (const part of parts) {
@@ -125,6 +126,31 @@ async function onceAsParts(session: LoaderSession, parts: readonly ScriptPart[],
       texts.push('COMMIT');
       await session.query(texts.join(';\n'));
     }
+  } catch (error) {
+    if (isConnectionLoss(error)) throw new CommitOutcomeUnknown('commit outcome unknown', { cause: error });
+    await session.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * BEGIN, the parts and COMMIT as one text whose COPYs take their data from the same write: one round
+ * trip (script-with-copies.ts). Failures are handled as in onceAsScript.
+ */
+async function onceAsOneText(session: LoaderSession, parts: readonly ScriptPart[], begin: string): Promise<void> {
+  const texts = [begin];
+  const copyData: Buffer[] = [];
+  for (const part of parts) {
+    if (typeof part === 'string') {
+      texts.push(part);
+    } else {
+      texts.push(part.copySql);
+      copyData.push(part.data);
+    }
+  }
+  texts.push('COMMIT');
+  try {
+    await session.scriptWithCopies?.(texts.join(';\n'), copyData);
   } catch (error) {
     if (isConnectionLoss(error)) throw new CommitOutcomeUnknown('commit outcome unknown', { cause: error });
     await session.query('ROLLBACK').catch(() => undefined);

@@ -18,6 +18,12 @@ export interface CopySource {
 export interface LoaderSession extends SqlSession {
   /** Runs `COPY ... FROM STDIN` with the bytes of `data` (in the format the statement names); rejects with the server's error or the source's. */
   copyIn(copySql: string, data: CopySource): Promise<void>;
+  /**
+   * Runs `text` (statements separated by semicolons) in one round trip, its `COPY ... FROM STDIN`
+   * statements taking the bytes of `copyData` in order; rejects with the server's first error (the
+   * statements after it did not run). Optional: without it, COPYs run one at a time with copyIn.
+   */
+  scriptWithCopies?(text: string, copyData: readonly Buffer[]): Promise<void>;
   /** Returns the session; with an error it is closed instead of reused (connection lost, unknown state). */
   release(broken?: Error): void;
 }

@@ -53,7 +53,7 @@ describe('inserts applied by COPY on a PostgreSQL 17 target', () => {
       db,
       `CREATE TABLE texts (id int PRIMARY KEY, body text, arr text[], c char(8), n numeric, g int GENERATED ALWAYS AS (id * 2) STORED, i int GENERATED ALWAYS AS IDENTITY);
        CREATE TABLE arrivals (via text);
-       CREATE FUNCTION note_arrival() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO arrivals VALUES (left(current_query(), 4)); RETURN NEW; END $$;
+       CREATE FUNCTION note_arrival() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO arrivals VALUES (CASE WHEN current_query() LIKE '%FROM STDIN%' THEN 'COPY' ELSE 'INSERT' END); RETURN NEW; END $$;
        CREATE TRIGGER note_arrival AFTER INSERT ON texts FOR EACH ROW EXECUTE FUNCTION note_arrival();
        ALTER TABLE texts ENABLE ALWAYS TRIGGER note_arrival;`,
     );

@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import { NotReadyError } from '../../../core/errors.js';
 import type { CopySource, LoaderSession, LoaderSessions } from '../../loader-sessions.js';
+import { ScriptWithCopies } from '../script-with-copies.js';
 import { CopyInFromSource } from './copy-in-source.js';
 
 /** What the target must allow, said once, when the user may not set session_replication_role. */
@@ -64,6 +65,11 @@ export function postgresLoaderSessions(
           const copy = new CopyInFromSource(copySql, data);
           client.query(copy as unknown as pg.Submittable);
           await copy.done;
+        },
+        async scriptWithCopies(text: string, copyData: readonly Buffer[]): Promise<void> {
+          const script = new ScriptWithCopies(text, copyData);
+          client.query(script as unknown as pg.Submittable);
+          await script.done;
         },
         release(broken?: Error): void {
           if (released) return;
