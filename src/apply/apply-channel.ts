@@ -15,6 +15,7 @@ import { planBatch } from './batch-plan.js';
 import { advanceChannelScript, advanceRefusedError, isAdvanceRefused, readChannelRows, type ChannelScope } from './channel-bookkeeping.js';
 import { TargetLostCommitsError } from './durable-progress.js';
 import type { TargetTable } from './target-tables.js';
+import { appendAll } from '../core/append-all.js';
 
 /** What a channel needs from the engine. */
 export interface ChannelContext {
@@ -168,7 +169,7 @@ export class ApplyChannel {
     for (const step of steps) {
       const copy = copyOfStep(step);
       if (copy === undefined) {
-        texts.push(...stepScript(step));
+        appendAll(texts, stepScript(step));
         continue;
       }
       if (texts.length > 0) parts.push(texts.join(';\n'));

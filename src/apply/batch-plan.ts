@@ -17,6 +17,7 @@ import type { EventTally, TableApplyCounts } from './apply-progress.js';
 import { planCollapsed, unknownColumnError } from './collapsed-plan.js';
 import { changesKey, keyText, newKeyOf, oldKeyOf, type KeyValues } from './row-identity.js';
 import { tableKey, type TargetTable } from './target-tables.js';
+import { appendAll } from '../core/append-all.js';
 
 /** A value as a statement sends it: text, or NULL. */
 export type SqlValue = string | null;
@@ -77,7 +78,7 @@ export function planBatch(events: readonly ChangeEvent[], tableOf: (event: Chang
     const list = group.events;
     const table = tableOf(list[0] as ChangeEvent);
     if (!group.truncates) {
-      steps.push(...(ordered.has(key) || group.keyChange ? planInOrder(list, table) : planCollapsed(list, table)));
+      appendAll(steps, ordered.has(key) || group.keyChange ? planInOrder(list, table) : planCollapsed(list, table));
       continue;
     }
     // A TRUNCATE splits the table's changes: what comes before it is planned and then wiped in order.
@@ -88,7 +89,7 @@ export function planBatch(events: readonly ChangeEvent[], tableOf: (event: Chang
       const part = list.slice(start, i);
       if (part.length > 0) {
         const inOrder = ordered.has(key) || part.some(changesKey);
-        steps.push(...(inOrder ? planInOrder(part, table) : planCollapsed(part, table)));
+        appendAll(steps, inOrder ? planInOrder(part, table) : planCollapsed(part, table));
       }
       if (event !== undefined) steps.push({ kind: 'truncate', table });
       start = i + 1;
@@ -160,7 +161,7 @@ function planInOrder(events: readonly ChangeEvent[], table: TargetTable): PlanSt
     const { key, keyColumns, image, keyChange } = openUpdate;
     // Key columns are set only by a key change (an identity GENERATED ALWAYS key may not even be set to itself).
     const built = updateSteps(table, keyColumns, [{ key, keyColumns, action: 'update', image }], !keyChange);
-    steps.push(...built);
+    appendAll(steps, built);
     openUpdate = undefined;
   };
   for (const event of events) {

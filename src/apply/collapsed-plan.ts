@@ -13,6 +13,7 @@ import { StateError } from '../core/errors.js';
 import type { PlanStep, SqlValue } from './batch-plan.js';
 import { keyPositions, keyText, newKeyOf, type KeyValues } from './row-identity.js';
 import type { TargetTable } from './target-tables.js';
+import { appendAll } from '../core/append-all.js';
 
 /** The columns of an event that the target writes, in the event's order. */
 interface Layout {
@@ -168,7 +169,8 @@ export function planCollapsed(events: readonly ChangeEvent[], table: TargetTable
   }
   const steps: PlanStep[] = [];
   if (deletes.length > 0) steps.push({ kind: 'delete', table, keyColumns: stepKeyColumns, keys: deletes });
-  steps.push(...insertSteps(table, inserts), ...updateSteps(table, stepKeyColumns, updates));
+  appendAll(steps, insertSteps(table, inserts));
+  appendAll(steps, updateSteps(table, stepKeyColumns, updates));
   return steps;
 }
 
