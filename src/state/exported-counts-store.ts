@@ -4,6 +4,7 @@
 // so they count exactly the events the queue holds: a killed export never counts a change twice or
 // loses one, and the transactions a restart skips were counted by the run that wrote them.
 
+import type Database from 'better-sqlite3';
 import type { QueueStream } from '../core/change-event.js';
 import { quoteIdent } from '../core/identifiers.js';
 import type { MigrationStore } from './store.js';
@@ -18,6 +19,13 @@ export interface ExportedChangeCounts {
   deletes: number;
 }
 
+const UPSERT_SQL = `INSERT INTO exported_change_counts (stream, table_key, schema_name, table_name, inserts, updates, deletes, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (stream, table_key) DO UPDATE SET inserts = inserts + excluded.inserts, updates = updates + excluded.updates,
+       deletes = deletes + excluded.deletes, updated_at = excluded.updated_at`;
+
+const upserts = new WeakMap<MigrationStore['db'], Database.Statement>();
+
 /** Adds counts of newly committed events; call inside the queue commit's store transaction. */
 export function addExportedChangeCounts(
   store: MigrationStore,
@@ -25,12 +33,12 @@ export function addExportedChangeCounts(
   counts: readonly { table: { schema: string; name: string }; inserts: number; updates: number; deletes: number }[],
 ): void {
   if (counts.length === 0) return;
-  const upsert = store.db.prepare(
-    `INSERT INTO exported_change_counts (stream, table_key, schema_name, table_name, inserts, updates, deletes, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (stream, table_key) DO UPDATE SET inserts = inserts + excluded.inserts, updates = updates + excluded.updates,
-       deletes = deletes + excluded.deletes, updated_at = excluded.updated_at`,
-  );
+  // Prepared once per store connection: this runs in every queue commit.
+  let upsert = upserts.get(store.db);
+  if (upsert === undefined) {
+    upsert = store.db.prepare(UPSERT_SQL);
+    upserts.set(store.db, upsert);
+  }
   const now = store.now();
   for (const c of counts) {
     upsert.run(stream, `${quoteIdent(c.table.schema)}.${quoteIdent(c.table.name)}`, c.table.schema, c.table.name, c.inserts, c.updates, c.deletes, now);

@@ -91,9 +91,9 @@ afterEach(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** Runs capture on the scripted stream with long group-commit limits (only keepalives and the end commit). */
+/** Runs capture on the scripted stream with group-commit limits the scripts stay under by count (a group commits by age, after 200 ms, or at the end). */
 function run(options: Partial<RunCaptureOptions> = {}, controller = new AbortController()): { done: ReturnType<typeof runCapture>; controller: AbortController } {
-  const done = runCapture({ stream, queue: writer, signal: controller.signal, groupCommit: { maxEvents: 1_000, maxDelayMs: 60_000 }, ...options });
+  const done = runCapture({ stream, queue: writer, signal: controller.signal, groupCommit: { maxEvents: 1_000, maxDelayMs: 200 }, ...options });
   return { done, controller };
 }
 
@@ -108,7 +108,7 @@ describe('acknowledgement rules', () => {
     await sleep(50);
     expect(stream.confirmed).toEqual([]); // the keepalive came inside the transaction; the end waits for a commit
     stream.push(keepalive(0x600));
-    // The keepalive made the pipeline commit first: then the end, then the keepalive position.
+    // The keepalive waits for the group's commit (by age): then the end, then the keepalive position.
     await eventually(() =>
       expect(stream.confirmed).toEqual([
         { lsn: '0/190', durable: '0/190' },
@@ -146,7 +146,7 @@ describe('acknowledgement rules', () => {
     let first = true;
     const recorded: string[][] = [];
     const { done, controller } = run({
-      groupCommit: { maxEvents: 2, maxDelayMs: 60_000 },
+      groupCommit: { maxEvents: 2, maxDelayMs: 200 },
       recordCounts: (tables) => recorded.push(tables.map((t) => `${t.table.name}:${t.inserts}i`)),
       // The first commit is durable but its acknowledgement waits (as if its fsync were slow).
       afterQueueCommit: async () => {
@@ -174,6 +174,22 @@ describe('acknowledgement rules', () => {
     expect(recorded).toEqual([['t:2i'], ['t:1i']]);
     controller.abort();
     expect(await done).toMatchObject({ durable: { lastVsn: 3, endLsn: '0/220' } });
+  });
+
+  it('acknowledges the keepalive that follows every transaction of a live source with the group, not with a commit each', async () => {
+    let commits = 0;
+    const { done, controller } = run({ groupCommit: { maxEvents: 1_000, maxDelayMs: 300 }, recordCounts: () => void commits++ });
+    // A walsender that caught up sends a keepalive after each transaction while the confirmed position lags.
+    stream.push(begin(0x100), rel());
+    for (let i = 1; i <= 20; i++) stream.push(...(i > 1 ? [begin(0x100 * i)] : []), insert(String(i)), commit(0x100 * i + 0x10, 0x100 * i + 0x20), keepalive(0x100 * i + 0x30));
+    await sleep(100);
+    expect(stream.confirmed).toEqual([]); // before the group's age: no commit, no confirmation
+    await eventually(() => expect(stream.confirmed.at(-1)).toEqual({ lsn: '0/1430', durable: '0/1420' }));
+    expect(commits).toBe(1);
+    expect(stream.confirmed.map((c) => c.lsn)).toEqual(['0/1420', '0/1430']);
+    controller.abort();
+    await done;
+    expect(await events()).toHaveLength(20);
   });
 
   it('commits in groups by event count and by age', async () => {
