@@ -142,6 +142,7 @@ class ApplyEngine {
     const { options } = this;
     const start = await this.start();
     const source = options.openSource(start + 1);
+    const warming = this.warmSessions();
     const timer =
       options.onProgress === undefined
         ? undefined
@@ -184,8 +185,18 @@ class ApplyEngine {
       if (timer !== undefined) clearInterval(timer);
       source.close();
       // A failed run leaves channel workers to finish their transaction; their outcome is in the bookkeeping.
-      await Promise.allSettled(this.channels.map((channel) => channel.idle()));
+      await Promise.allSettled([...this.channels.map((channel) => channel.idle()), warming]);
     }
+  }
+
+  /**
+   * Opens the channels' sessions while the first events are read or awaited: a session's login (SCRAM)
+   * and preparation cost round trips that the first channel transactions paid otherwise, at the start
+   * of every catch-up. Failures are left to the transactions that will meet them.
+   */
+  private async warmSessions(): Promise<void> {
+    const count = Math.min(this.routing.channels, this.options.sessions.size);
+    await Promise.allSettled(Array.from({ length: count }, () => withSession(this.options.sessions, async () => undefined)));
   }
 
   /** Reads (or creates) the channel rows and sets up the channels; returns the vsn every channel has applied. */

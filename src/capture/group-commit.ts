@@ -17,13 +17,25 @@ export interface GroupCommitOptions {
  */
 export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxEvents: 10_000, maxDelayMs: 50 };
 
+/**
+ * The first group of a run commits at this many events, and each next one at twice as many, up to
+ * maxEvents: a restarted exporter reading a backlog hands the importer its first events after about
+ * a thousand instead of ten thousand (in the changes benchmark, ~50 ms sooner, while the importer
+ * waits with nothing to do), for four more commits in all.
+ */
+const FIRST_GROUP_EVENTS = 1_000;
+
 /** Counts what waits for the next queue commit and says when it is due. */
 export class GroupCommit {
   private events = 0;
   private transactions = 0;
   private oldestEndedAt: number | undefined;
+  /** The event count that makes the current group due: grows from FIRST_GROUP_EVENTS to maxEvents. */
+  private limit: number;
 
-  constructor(private readonly options: GroupCommitOptions) {}
+  constructor(private readonly options: GroupCommitOptions) {
+    this.limit = Math.min(options.maxEvents, FIRST_GROUP_EVENTS);
+  }
 
   /** Records a transaction that ended (its events may now be committed). */
   ended(events: number, now: number): void {
@@ -40,7 +52,7 @@ export class GroupCommit {
   /** True when the waiting group should be committed now. */
   due(now: number): boolean {
     if (this.oldestEndedAt === undefined) return false;
-    return this.events >= this.options.maxEvents || now - this.oldestEndedAt >= this.options.maxDelayMs;
+    return this.events >= this.limit || now - this.oldestEndedAt >= this.options.maxDelayMs;
   }
 
   /** When the waiting group becomes due by age (Date.now() scale); undefined when nothing waits. */
@@ -50,6 +62,7 @@ export class GroupCommit {
 
   /** Everything that waited was committed. */
   committed(): void {
+    this.limit = Math.min(this.options.maxEvents, this.limit * 2);
     this.events = 0;
     this.transactions = 0;
     this.oldestEndedAt = undefined;
