@@ -3,12 +3,27 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openQueueReader } from '../../src/capture/queue/segment-reader.js';
-import { openQueueWriter } from '../../src/capture/queue/segment-writer.js';
+import { openQueueReader, type QueueReader } from '../../src/capture/queue/segment-reader.js';
+import { openQueueWriter, type QueueWriter } from '../../src/capture/queue/segment-writer.js';
 import type { ChangeEvent } from '../../src/core/change-event.js';
 import { listQueueSegments } from '../../src/state/queue-store.js';
 import type { MigrationStore } from '../../src/state/store.js';
 import { changeFor, expectedEvent, queuePlace, sleep, type QueuePlace } from './queue-helpers.js';
+
+/** Appends and commits the one-event transaction of `vsn`. */
+async function commitOne(writer: QueueWriter, vsn: number): Promise<void> {
+  writer.append(changeFor(vsn));
+  writer.endTransaction(`0/${vsn}`);
+  await writer.commit();
+}
+
+/** A wait for events with nothing coming ends, empty, when its signal aborts. */
+async function expectAbortEndsWait(reader: QueueReader): Promise<void> {
+  const abort = new AbortController();
+  const idle = reader.next(10, abort.signal);
+  setTimeout(() => abort.abort(), 30);
+  expect(await idle).toEqual([]);
+}
 
 describe('change queue reader', () => {
   let place: QueuePlace;
@@ -85,14 +100,9 @@ describe('change queue reader', () => {
     const reader = openQueueReader({ store: readerStore, queueDir: place.queueDir, stream: 'source-to-target', pollIntervalMs: 10 });
     const waiting = reader.next(10);
     await sleep(50);
-    writer.append(changeFor(1));
-    writer.endTransaction('0/1');
-    await writer.commit();
+    await commitOne(writer, 1);
     expect(await waiting).toEqual([expectedEvent(1)]);
-    const abort = new AbortController();
-    const idle = reader.next(10, abort.signal);
-    setTimeout(() => abort.abort(), 30);
-    expect(await idle).toEqual([]);
+    await expectAbortEndsWait(reader);
     reader.close();
     await writer.close();
   });
@@ -107,16 +117,11 @@ describe('change queue reader', () => {
       // The polls come at 5, 15, 35 ... 635, 1275 ms, then at 2555 ms: a commit at 1300 ms waits 1.2 s for one.
       await sleep(1300);
       const committedAt = Date.now();
-      writer.append(changeFor(round));
-      writer.endTransaction(`0/${round}`);
-      await writer.commit();
+      await commitOne(writer, round);
       expect(await waiting).toEqual([expectedEvent(round)]);
       expect(Date.now() - committedAt).toBeLessThan(400);
     }
-    const abort = new AbortController();
-    const idle = reader.next(10, abort.signal);
-    setTimeout(() => abort.abort(), 30);
-    expect(await idle).toEqual([]);
+    await expectAbortEndsWait(reader);
     reader.close();
     await writer.close();
   });
