@@ -27,7 +27,7 @@ import type { DatabaseSettings } from '../core/database-settings.js';
 import { StateError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { formatLsn } from '../core/lsn.js';
-import { assertCaptureReady, type ReadinessReport } from '../engines/capture-readiness.js';
+import { assertCaptureReady, withoutFinding, type ReadinessReport } from '../engines/capture-readiness.js';
 import type { DatabaseConnection } from '../engines/postgres/connect.js';
 import { postgresCaptureReadiness } from '../engines/postgres/readiness/index.js';
 import { ReplicationConnection } from '../engines/postgres/replication/index.js';
@@ -80,6 +80,11 @@ export interface LiveExportOptions {
   settings: DatabaseSettings;
   /** Opens an ordinary connection to the source (the caller's connect). */
   connect(): Promise<DatabaseConnection>;
+  /**
+   * An ordinary connection the caller opened already (it proved the settings): the readiness checks
+   * run on it instead of a new one, and the export closes it.
+   */
+  connection?: DatabaseConnection;
   /** The snapshot engine of the offline copy: its readers join the slot's snapshot. */
   baseEngine: SnapshotEngine;
   applicationName: string;
@@ -108,6 +113,21 @@ export interface LiveExportResult {
 
 /** Runs the live export until the signal aborts (then resolves) or a stop or failure (then throws). */
 export async function runLiveExport(options: LiveExportOptions): Promise<LiveExportResult> {
+  let given = options.connection;
+  const checkConnection = async (): Promise<DatabaseConnection> => {
+    const connection = given ?? (await options.connect());
+    given = undefined;
+    return connection;
+  };
+  try {
+    return await liveExport(options, checkConnection);
+  } finally {
+    // A run that ended before its checks still owns the caller's connection.
+    await given?.client.end().catch(() => undefined);
+  }
+}
+
+async function liveExport(options: LiveExportOptions, checkConnection: () => Promise<DatabaseConnection>): Promise<LiveExportResult> {
   const { store, logger } = options;
   const names = liveExportNames(store.getMigrationId());
   const recorded = getLiveExport(store, STREAM);
@@ -137,8 +157,11 @@ export async function runLiveExport(options: LiveExportOptions): Promise<LiveExp
     return { snapshotThisRun: false, metrics: new ExportRates(head, Date.now()).sample(head, Date.now()), cutover: cutover.record() };
   }
 
-  // 1. Readiness, then (first run) the record and the publication, on one ordinary connection.
-  const connection = await options.connect();
+  // 1. Readiness, then (first run) the record and the publication, on one ordinary connection. A
+  //    restart's replication session logs in meanwhile: it needs nothing that step creates.
+  const early = resume ? ReplicationConnection.open(options.settings, { applicationName: options.applicationName, logger }) : undefined;
+  early?.catch(() => undefined); // a failure to open surfaces in the stream's first attempt
+  const connection = await checkConnection();
   try {
     if (resume) {
       await waitForSlotRelease(connection.client, names.slotName, {
@@ -152,8 +175,11 @@ export async function runLiveExport(options: LiveExportOptions): Promise<LiveExp
       publicationName: names.publicationName,
       resume,
     });
-    options.onReadiness?.(report);
-    assertCaptureReady(report);
+    // An open early session holds a WAL sender already, whether or not the check counted it.
+    const holdsSender = early !== undefined && (await early.then(() => true, () => false));
+    const checked = holdsSender ? withoutFinding(report, 'NO_FREE_WAL_SENDER') : report;
+    options.onReadiness?.(checked);
+    assertCaptureReady(checked);
     if (!resume) {
       recordLiveExportStarted(store, STREAM, names.slotName, names.publicationName);
       // godwit's bookkeeping on the source holds the cutover end-marker table, published with the tables (src/cutover/end-marker.ts).
@@ -164,6 +190,9 @@ export async function runLiveExport(options: LiveExportOptions): Promise<LiveExp
       );
       logger.info(`created publication ${names.publicationName} for ${selected.length} table(s)`);
     }
+  } catch (error) {
+    await early?.then((session) => session.close(), () => undefined);
+    throw error;
   } finally {
     await connection.client.end().catch(() => undefined);
   }
@@ -208,7 +237,7 @@ export async function runLiveExport(options: LiveExportOptions): Promise<LiveExp
   if (live === undefined) throw new Error('the live export record vanished');
   options.onStreaming?.(live, resume);
   const objects = { slotName: live.slotName, publicationName: live.publicationName };
-  const streamed = await streamChanges({ ...options, stream: STREAM, objects }, cutover);
+  const streamed = await streamChanges({ ...options, stream: STREAM, objects, firstConnection: early }, cutover);
   if (!streamed.markerReached) return { snapshotThisRun, metrics: streamed.metrics };
   return { snapshotThisRun, metrics: streamed.metrics, cutover: await cutover.afterMarker() };
 }

@@ -44,6 +44,11 @@ export interface StreamChangesOptions {
   /** The metrics table's figures, every metricsIntervalMs and once at the end. */
   onMetrics?(metrics: LiveExportMetrics): void;
   metricsIntervalMs?: number;
+  /**
+   * A replication session opened while the caller checked the database (a resuming export logs in
+   * beside its readiness checks): the first attempt streams through it, later ones open their own.
+   */
+  firstConnection?: Promise<ReplicationConnection>;
 }
 
 /**
@@ -61,11 +66,14 @@ export async function streamChanges(options: StreamChangesOptions, cutover: Expo
   let failures = 0;
   let markerReached = false;
   cutover.watch();
+  let opened = options.firstConnection;
   try {
     while (!signal.aborted) {
       let connection: ReplicationConnection | undefined;
       try {
-        connection = await ReplicationConnection.open(options.settings, { applicationName: options.applicationName, logger });
+        const next = opened ?? ReplicationConnection.open(options.settings, { applicationName: options.applicationName, logger });
+        opened = undefined;
+        connection = await next;
         const confirmed = (await connection.readSlot(objects.slotName))?.confirmedFlushLsn;
         const stream = await connection.startReplication({
           slotName: objects.slotName,
@@ -105,6 +113,8 @@ export async function streamChanges(options: StreamChangesOptions, cutover: Expo
       }
     }
   } finally {
+    // Aborted before the loop took the early session: it is closed here.
+    if (opened !== undefined) await opened.then((unused) => unused.close(), () => undefined);
     clearInterval(timer);
     await cutover.stopWatching();
     await writer.close();

@@ -157,6 +157,12 @@ export function readinessReport(fields: Omit<ReadinessReport, 'ready' | 'finding
   return { ...fields, ready: !sorted.some((finding) => finding.severity === 'blocker'), findings: sorted };
 }
 
+/** The report without the findings of `code`: a check the caller answered another way (an open session that holds what it looked for). */
+export function withoutFinding(report: ReadinessReport, code: ReadinessCode): ReadinessReport {
+  const findings = report.findings.filter((finding) => finding.code !== code);
+  return { ...report, findings, ready: !findings.some((finding) => finding.severity === 'blocker') };
+}
+
 /** The blockers of a report, for callers that decide whether to go on. */
 export function readinessBlockers(report: ReadinessReport): ReadinessFinding[] {
   return report.findings.filter((finding) => finding.severity === 'blocker');

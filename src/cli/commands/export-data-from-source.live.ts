@@ -12,6 +12,7 @@ import type { SnapshotExportOptions } from '../../snapshot/export/export-snapsho
 import { readExportStatus } from '../../snapshot/export/export-status.js';
 import { barProgress, logProgress } from '../../snapshot/export/progress-renderers.js';
 import type { CommandContext } from '../command-context.js';
+import type { DatabaseSettings } from '../../core/database-settings.js';
 import { renderExportStatusTable } from './export-data-status.run.js';
 
 export interface LiveCommandOptions {
@@ -25,17 +26,15 @@ export interface LiveCommandOptions {
 export async function runLiveExportCommand(context: CommandContext, options: LiveCommandOptions): Promise<void> {
   const { exportDir, store, terminal, logger, settings } = context;
   if (exportDir === undefined || store === undefined) throw new Error('export data from source runs in an export directory');
+  // It proves the settings; the export's readiness checks run on it and close it.
   const connection = await context.connect('source');
-  await connection.client.end();
   const applicationName = `godwit ${context.name}`;
   const connect = () => context.connect('source');
-  if (settings.options.bool('start-clean')) {
-    // run-command removed the files and the store rows; what the export created on the source goes here.
-    const dropped = await dropLiveExportObjects({ settings: connection.settings, connect, applicationName, logger }, store.getMigrationId());
-    const names = liveExportNames(store.getMigrationId());
-    if (dropped.slotDropped || dropped.publicationDropped) {
-      terminal.note(`--start-clean: dropped${dropped.slotDropped ? ` replication slot ${names.slotName}` : ''}${dropped.slotDropped && dropped.publicationDropped ? ' and' : ''}${dropped.publicationDropped ? ` publication ${names.publicationName}` : ''} on the source.`);
-    }
+  try {
+    if (settings.options.bool('start-clean')) await startClean(context, connection.settings, applicationName);
+  } catch (error) {
+    await connection.client.end().catch(() => undefined);
+    throw error;
   }
   const progressLine = (line: string): void => {
     logger.info(line);
@@ -56,6 +55,7 @@ export async function runLiveExportCommand(context: CommandContext, options: Liv
       chunkPages: options.chunkPages,
       settings: connection.settings,
       connect,
+      connection,
       baseEngine: postgresSnapshotEngine({ settings: connection.settings, serverVersionNum: connection.server.versionNum, applicationName, logger }),
       applicationName,
       logger,
@@ -98,6 +98,18 @@ export async function runLiveExportCommand(context: CommandContext, options: Liv
   if (cutover !== undefined) {
     const { handOverToFallBack } = await import('./fall-back-hand-over.js');
     await handOverToFallBack(context, 'export data from source', cutover);
+  }
+}
+
+/** --start-clean: run-command removed the files and the store rows; what the export created on the source goes here. */
+async function startClean(context: CommandContext, proven: DatabaseSettings, applicationName: string): Promise<void> {
+  const { store, terminal, logger } = context;
+  if (store === undefined) throw new Error('export data from source runs in an export directory');
+  const connect = () => context.connect('source');
+  const dropped = await dropLiveExportObjects({ settings: proven, connect, applicationName, logger }, store.getMigrationId());
+  const names = liveExportNames(store.getMigrationId());
+  if (dropped.slotDropped || dropped.publicationDropped) {
+    terminal.note(`--start-clean: dropped${dropped.slotDropped ? ` replication slot ${names.slotName}` : ''}${dropped.slotDropped && dropped.publicationDropped ? ' and' : ''}${dropped.publicationDropped ? ` publication ${names.publicationName}` : ''} on the source.`);
   }
 }
 
