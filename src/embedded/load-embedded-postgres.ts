@@ -4,6 +4,8 @@
 // take over SIGINT/SIGTERM. Whoever starts a server stops it; nothing else should decide when the
 // process ends.
 
+import { importExternal } from '../core/import-external.js';
+
 /** What we use of an EmbeddedPostgres instance; the 15 and 17 packages have the same class. */
 export interface EmbeddedPostgresInstance {
   initialise(): Promise<void>;
@@ -31,7 +33,7 @@ export async function loadEmbeddedPostgres(major: 15 | 17): Promise<EmbeddedPost
 
 async function importWithoutExitHooks(major: 15 | 17): Promise<EmbeddedPostgresClass> {
   const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as 'exit'))]));
-  const module = major === 15 ? await import('pg15') : await import('pg17');
+  const module = major === 15 ? await importExternal<typeof import('pg15')>('pg15') : await importExternal<typeof import('pg17')>('pg17');
   for (const event of HOOKED_EVENTS) {
     for (const listener of process.listeners(event as 'exit') as Listener[]) {
       if (!before.get(event)?.has(listener as never)) process.removeListener(event, listener);

@@ -1,6 +1,7 @@
 // Turns the text of a SQL file (pg_dump output or a user-edited schema file) into statements with
 // their exact text, start line, syntax tree and classification, using the real PostgreSQL parser.
 import { setFlagsFromString } from 'node:v8';
+import { importExternal } from '../../core/import-external.js';
 import type { Node, ParseResult } from 'libpg-query';
 import { classifyStatement } from './classify-statement.js';
 import { SqlSyntaxError } from './sql-syntax-error.js';
@@ -21,7 +22,7 @@ let parser: SqlParserModule | undefined;
 export function loadSqlParser(): Promise<void> {
   loading ??= (async () => {
     setFlagsFromString('--liftoff-only');
-    const module = await import('libpg-query');
+    const module = await importExternal<SqlParserModule>('libpg-query');
     await module.loadModule();
     parser = module;
   })();
