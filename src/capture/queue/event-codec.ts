@@ -47,6 +47,12 @@ export class ChangeEncoder {
   private offset = 0;
   private limit = Number.POSITIVE_INFINITY;
   private readonly shapes = new WeakMap<TableName, EncodedShape[]>();
+  /** The transaction fields of the last event, encoded (transactionFields). */
+  private readonly txBytes = Buffer.alloc(1 + 255 + 16);
+  private txLength = 0;
+  private txLsn: string | undefined;
+  private txXid = 0;
+  private txCommitTimeMs: number | null = null;
 
   /** The buffer the last encode wrote into, from byte 0. */
   get bytes(): Buffer {
@@ -96,19 +102,7 @@ export class ChangeEncoder {
     buffer[start + 1] = (change.commitTimeMs === null ? 0 : FLAG_COMMIT_TIME) | (hasNew ? FLAG_NEW_VALUES : 0) | (hasOld ? FLAG_OLD_KEY : 0);
     this.offset = start + 4;
     this.shape(change);
-    const lsn = change.commitLsn;
-    if (lsn.length > 255) throw new Error('the commit LSN is longer than 255 characters');
-    this.ensure(lsn.length * 3 + 1 + 16);
-    const lsnBytes = this.writeText(lsn, this.offset + 1);
-    if (lsnBytes !== lsn.length) throw new Error('the commit LSN is not ASCII');
-    this.buffer[this.offset] = lsnBytes;
-    this.offset += 1 + lsnBytes;
-    this.buffer.writeDoubleLE(change.xid, this.offset);
-    this.offset += 8;
-    if (change.commitTimeMs !== null) {
-      this.buffer.writeDoubleLE(change.commitTimeMs, this.offset);
-      this.offset += 8;
-    }
+    this.transactionFields(change);
     if (row !== undefined) {
       if (row.newRow !== null) this.rowValues(row.newRow, null);
       if (row.oldRow !== null) this.rowValues(row.oldRow, row.keyIndexes);
@@ -117,6 +111,42 @@ export class ChangeEncoder {
     const { newValues, oldKey } = change as ChangeInput;
     if (newValues !== null) this.values(newValues);
     if (oldKey !== null) this.values(oldKey);
+  }
+
+  /**
+   * Writes the commit LSN, xid and commit time. They are the transaction's, the same for each of its
+   * events: encoded once per transaction and copied (the bytes are those encoded for the event).
+   */
+  private transactionFields(change: ChangeInput | RowChange): void {
+    const lsn = change.commitLsn;
+    if (lsn !== this.txLsn || change.xid !== this.txXid || change.commitTimeMs !== this.txCommitTimeMs) {
+      if (lsn.length > 255) throw new Error('the commit LSN is longer than 255 characters');
+      const bytes = this.txBytes;
+      let at = 1;
+      for (let i = 0; i < lsn.length; i++) {
+        const code = lsn.charCodeAt(i);
+        if (code >= 0x80) throw new Error('the commit LSN is not ASCII');
+        bytes[at++] = code;
+      }
+      bytes[0] = lsn.length;
+      bytes.writeDoubleLE(change.xid, at);
+      at += 8;
+      if (change.commitTimeMs !== null) {
+        bytes.writeDoubleLE(change.commitTimeMs, at);
+        at += 8;
+      }
+      this.txLength = at;
+      this.txLsn = lsn;
+      this.txXid = change.xid;
+      this.txCommitTimeMs = change.commitTimeMs;
+    }
+    const length = this.txLength;
+    this.ensure(length);
+    const buffer = this.buffer;
+    const from = this.txBytes;
+    const at = this.offset;
+    for (let i = 0; i < length; i++) buffer[at + i] = from[i] as number;
+    this.offset = at + length;
   }
 
   /** The values of a row still in the stream's bytes (all columns, or those at `pick`): never longer encoded than there. */

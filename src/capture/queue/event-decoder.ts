@@ -23,7 +23,9 @@ export class ChangeDecoder {
   private readonly recent: Shape[] = [];
   private readonly reader = new PayloadReader(Buffer.alloc(0), 0, 0);
   private shapeCount = 0;
-  private lastLsnBytes: Buffer = Buffer.alloc(0);
+  /** The commit LSN of the last event, as bytes (the first lastLsnLength of them) and as text. */
+  private readonly lastLsnBytes = Buffer.alloc(255);
+  private lastLsnLength = -1;
   private lastLsn = '';
 
   /**
@@ -95,10 +97,18 @@ export class ChangeDecoder {
     return shape;
   }
 
+  /** The events of a transaction share its commit LSN: one string per transaction, and no allocation to tell. */
   private lsn(source: Buffer, start: number, end: number): string {
-    if (sameBytes(this.lastLsnBytes, source, start, end)) return this.lastLsn;
-    this.lastLsnBytes = Buffer.from(source.subarray(start, end));
-    this.lastLsn = source.toString('latin1', start, end);
+    const known = this.lastLsnBytes;
+    const length = end - start;
+    if (length === this.lastLsnLength) {
+      let i = length - 1;
+      while (i >= 0 && known[i] === source[start + i]) i--;
+      if (i < 0) return this.lastLsn;
+    }
+    for (let i = 0; i < length; i++) known[i] = source[start + i] as number;
+    this.lastLsnLength = length;
+    this.lastLsn = latin1(source as FastBuffer, start, end);
     return this.lastLsn;
   }
 }
