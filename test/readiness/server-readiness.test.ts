@@ -11,7 +11,7 @@ import type { DatabaseSettings } from '../../src/core/database-settings.js';
 import { NotReadyError } from '../../src/core/errors.js';
 import { startEmbeddedServer, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
 import { databaseSettings } from '../harness/index.js';
-import { assertCaptureReady, renderReadinessReport } from '../../src/engines/capture-readiness.js';
+import { assertCaptureReady, renderReadinessReport, withoutFinding } from '../../src/engines/capture-readiness.js';
 import { checkPostgresCaptureReadiness } from '../../src/engines/postgres/readiness/check-readiness.js';
 import { ReplicationConnection } from '../../src/engines/postgres/replication/index.js';
 import { parseServerInfo } from '../../src/engines/postgres/server-info.js';
@@ -113,6 +113,11 @@ describe('a server not set up for logical decoding', () => {
       const senders = oneFinding(report, 'NO_FREE_WAL_SENDER', 'max_wal_senders');
       expect(senders.message).toContain('max_wal_senders is 1 and 1 WAL senders are running');
       expect(senders.fixes[0]).toMatchObject({ sql: ['ALTER SYSTEM SET max_wal_senders = 2'], restart: true });
+      // A resuming export whose own replication session holds that sender drops this finding, and only it (live-export.ts).
+      const resumed = withoutFinding(report, 'NO_FREE_WAL_SENDER');
+      expect(findingsOf(resumed, 'NO_FREE_WAL_SENDER')).toEqual([]);
+      expect(resumed.findings).toHaveLength(report.findings.length - 1);
+      expect(resumed.ready).toBe(false); // wal_level = replica still blocks
       // PostgreSQL agrees: a second replication connection is refused.
       const second = ReplicationConnection.open(settings(), { applicationName: 'godwit readiness test', retry: { attempts: 1 } });
       expect(String(await rejection(second))).toMatch(/WAL senders|wal_sender/i);
