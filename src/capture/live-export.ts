@@ -85,6 +85,11 @@ export interface LiveExportOptions {
    * run on it instead of a new one, and the export closes it.
    */
   connection?: DatabaseConnection;
+  /**
+   * A replication session the caller started opening for a restart (beside its own first connection):
+   * a resuming export streams through it; otherwise it is closed.
+   */
+  replication?: Promise<ReplicationConnection>;
   /** The snapshot engine of the offline copy: its readers join the slot's snapshot. */
   baseEngine: SnapshotEngine;
   applicationName: string;
@@ -114,20 +119,38 @@ export interface LiveExportResult {
 /** Runs the live export until the signal aborts (then resolves) or a stop or failure (then throws). */
 export async function runLiveExport(options: LiveExportOptions): Promise<LiveExportResult> {
   let given = options.connection;
-  const checkConnection = async (): Promise<DatabaseConnection> => {
-    const connection = given ?? (await options.connect());
-    given = undefined;
-    return connection;
+  let replication = options.replication;
+  replication?.catch(() => undefined); // a failure to open surfaces where it is used
+  const sessions: GivenSessions = {
+    checkConnection: async () => {
+      const connection = given ?? (await options.connect());
+      given = undefined;
+      return connection;
+    },
+    replication: () => {
+      const session = replication;
+      replication = undefined;
+      return session;
+    },
   };
   try {
-    return await liveExport(options, checkConnection);
+    return await liveExport(options, sessions);
   } finally {
-    // A run that ended before its checks still owns the caller's connection.
+    // What a run that ended early did not take is the caller's, closed here.
     await given?.client.end().catch(() => undefined);
+    await replication?.then((session) => session.close(), () => undefined);
   }
 }
 
-async function liveExport(options: LiveExportOptions, checkConnection: () => Promise<DatabaseConnection>): Promise<LiveExportResult> {
+/** The caller's sessions, each taken once (runLiveExport closes what is not taken). */
+interface GivenSessions {
+  /** The ordinary connection of the readiness checks (the caller's, or a new one). */
+  checkConnection(): Promise<DatabaseConnection>;
+  /** The caller's replication session, if it opened one. */
+  replication(): Promise<ReplicationConnection> | undefined;
+}
+
+async function liveExport(options: LiveExportOptions, given: GivenSessions): Promise<LiveExportResult> {
   const { store, logger } = options;
   const names = liveExportNames(store.getMigrationId());
   const recorded = getLiveExport(store, STREAM);
@@ -159,9 +182,9 @@ async function liveExport(options: LiveExportOptions, checkConnection: () => Pro
 
   // 1. Readiness, then (first run) the record and the publication, on one ordinary connection. A
   //    restart's replication session logs in meanwhile: it needs nothing that step creates.
-  const early = resume ? ReplicationConnection.open(options.settings, { applicationName: options.applicationName, logger }) : undefined;
+  const early = resume ? (given.replication() ?? ReplicationConnection.open(options.settings, { applicationName: options.applicationName, logger })) : undefined;
   early?.catch(() => undefined); // a failure to open surfaces in the stream's first attempt
-  const connection = await checkConnection();
+  const connection = await given.checkConnection();
   try {
     if (resume) {
       await waitForSlotRelease(connection.client, names.slotName, {

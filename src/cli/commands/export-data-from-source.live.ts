@@ -13,6 +13,8 @@ import { readExportStatus } from '../../snapshot/export/export-status.js';
 import { barProgress, logProgress } from '../../snapshot/export/progress-renderers.js';
 import type { CommandContext } from '../command-context.js';
 import type { DatabaseSettings } from '../../core/database-settings.js';
+import { ReplicationConnection } from '../../engines/postgres/replication/index.js';
+import { getLiveExport } from '../../state/live-export-store.js';
 import { renderExportStatusTable } from './export-data-status.run.js';
 
 export interface LiveCommandOptions {
@@ -26,14 +28,23 @@ export interface LiveCommandOptions {
 export async function runLiveExportCommand(context: CommandContext, options: LiveCommandOptions): Promise<void> {
   const { exportDir, store, terminal, logger, settings } = context;
   if (exportDir === undefined || store === undefined) throw new Error('export data from source runs in an export directory');
-  // It proves the settings; the export's readiness checks run on it and close it.
-  const connection = await context.connect('source');
   const applicationName = `godwit ${context.name}`;
+  // A restart that streamed before logs its replication session in meanwhile (the export streams through it).
+  const replication = earlyReplication(context, applicationName);
+  // It proves the settings; the export's readiness checks run on it and close it.
+  let connection;
+  try {
+    connection = await context.connect('source');
+  } catch (error) {
+    await replication?.then((session) => session.close(), () => undefined);
+    throw error;
+  }
   const connect = () => context.connect('source');
   try {
     if (settings.options.bool('start-clean')) await startClean(context, connection.settings, applicationName);
   } catch (error) {
     await connection.client.end().catch(() => undefined);
+    await replication?.then((session) => session.close(), () => undefined);
     throw error;
   }
   const progressLine = (line: string): void => {
@@ -56,6 +67,7 @@ export async function runLiveExportCommand(context: CommandContext, options: Liv
       settings: connection.settings,
       connect,
       connection,
+      replication,
       baseEngine: postgresSnapshotEngine({ settings: connection.settings, serverVersionNum: connection.server.versionNum, applicationName, logger }),
       applicationName,
       logger,
@@ -99,6 +111,20 @@ export async function runLiveExportCommand(context: CommandContext, options: Liv
     const { handOverToFallBack } = await import('./fall-back-hand-over.js');
     await handOverToFallBack(context, 'export data from source', cutover);
   }
+}
+
+/**
+ * The replication session of a restart, opening beside the command's first connection: only when the
+ * export streamed before (no snapshot to take) and the password is known (a prompt asks once, on that
+ * connection, and a login without a password would leave a failed attempt in the server's log).
+ */
+function earlyReplication(context: CommandContext, applicationName: string): Promise<ReplicationConnection> | undefined {
+  const source = context.settings.source;
+  if (context.store === undefined || source?.password === undefined || context.settings.options.bool('start-clean')) return undefined;
+  if (getLiveExport(context.store, 'source-to-target')?.state !== 'streaming') return undefined;
+  const opening = ReplicationConnection.open(source, { applicationName, logger: context.logger });
+  opening.catch(() => undefined); // a failure to open surfaces where the export uses it
+  return opening;
 }
 
 /** --start-clean: run-command removed the files and the store rows; what the export created on the source goes here. */
