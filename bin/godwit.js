@@ -2,13 +2,15 @@
 // Thin launcher: the compiled CLI lives in dist/bundle/godwit.cjs, one CommonJS file bundled from
 // dist/ (built by `npm ci` through the prepare script; scripts/bundle.mjs says why one file).
 //
-// It is compiled through node:vm with V8's code cache (dist/bundle/godwit.v8-cache): parsing and
-// compiling the 1.3 MB bundle is a good part of every command's start, and a live migration's
-// exporter and importer restart together, when nothing else moves. Node 20 has no compile cache of
-// its own (module.enableCompileCache came in Node 22). The cache is written at the exit of a command
-// that found none, or found one this Node rejects (another V8 version); V8 checks it against the
-// source, so a stale cache is never used.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// It is compiled through node:vm with V8's code cache: parsing and compiling the 1.3 MB bundle, and
+// then each function a command calls, is a good part of every command's start, and a live
+// migration's exporter and importer restart together, when nothing else moves. Node 20 has no
+// compile cache of its own (module.enableCompileCache came in Node 22).
+// - dist/bundle/godwit.v8-cache, written at build time by `godwit --help`, holds the CLI's start.
+// - dist/bundle/godwit.<command words>.v8-cache holds what one command ran: written when that command
+//   first ends well (exit code 0), so a restarted exporter or importer finds every function it needs.
+// V8 checks a cache against the source and its own version: one it rejects is written again.
+import { readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,27 +32,47 @@ if (!existsSync(bundle)) {
   process.stderr.write('godwit is not built: run `npm ci` (or `npm run build`) in the godwit folder first.\n');
   process.exit(2);
 }
-const cacheFile = new URL('../dist/bundle/godwit.v8-cache', import.meta.url);
-let cachedData;
-try {
-  cachedData = readFileSync(cacheFile);
-} catch {
-  cachedData = undefined;
+
+/** The command's words (`export data from source`): the arguments before the first option. */
+function commandWords(args) {
+  const words = [];
+  for (const arg of args) {
+    if (!/^[a-z][a-z0-9-]*$/.test(arg) || words.length === 5) break;
+    words.push(arg);
+  }
+  return words;
 }
+
+function readCache(url) {
+  try {
+    return readFileSync(url);
+  } catch {
+    return undefined;
+  }
+}
+
+const words = commandWords(process.argv.slice(2));
+const buildCache = new URL('../dist/bundle/godwit.v8-cache', import.meta.url);
+const ownCache = words.length === 0 ? buildCache : new URL(`../dist/bundle/godwit.${words.join('-')}.v8-cache`, import.meta.url);
+let cachedData = readCache(ownCache);
+const hadOwn = cachedData !== undefined;
+cachedData ??= readCache(buildCache);
 // The CommonJS wrapper on a line of its own, so the bundle's line numbers stay as they are.
 const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {\n${readFileSync(bundle, 'utf8')}\n})`, {
   filename: bundle,
   lineOffset: -1,
   cachedData,
 });
-if (cachedData === undefined || script.cachedDataRejected === true) {
-  process.once('exit', () => {
-    const temporary = `${fileURLToPath(cacheFile)}.${process.pid}.tmp`;
+if (!hadOwn || script.cachedDataRejected === true) {
+  process.once('exit', (code) => {
+    // Only a command that ended well: a mistyped one leaves no file behind.
+    if (code !== 0) return;
+    const temporary = `${fileURLToPath(ownCache)}.${process.pid}.tmp`;
     try {
       writeFileSync(temporary, script.createCachedData());
-      renameSync(temporary, cacheFile);
+      renameSync(temporary, ownCache);
     } catch {
-      // A read-only installation runs without the cache.
+      // A read-only installation runs without it.
     }
   });
 }

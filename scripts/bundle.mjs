@@ -6,10 +6,9 @@
 // The bundle sits two folders below the package root, like every dist module, so paths made from
 // import.meta.url (package.json, bin/) stay right.
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
-const CODE_CACHE = 'dist/bundle/godwit.v8-cache';
 
 await build({
   entryPoints: ['dist/cli/main.js'],
@@ -30,9 +29,9 @@ await build({
   logLevel: 'warning',
 });
 
-// The code cache of the bundle, made by running one command (bin/godwit.js writes it at exit when it
-// has none); a later Node that rejects it makes the next command write a new one.
+// The code caches of the bundle (bin/godwit.js): those of an earlier bundle go, and the CLI's start is
+// cached by running `godwit --help` (each command writes its own when it first ends well).
 rmSync('dist/bundle/godwit.js', { force: true });
 rmSync('dist/bundle/godwit.js.map', { force: true });
-rmSync(CODE_CACHE, { force: true });
+for (const name of readdirSync('dist/bundle')) if (name.endsWith('.v8-cache')) rmSync(`dist/bundle/${name}`, { force: true });
 execFileSync(process.execPath, ['bin/godwit.js', '--help'], { stdio: 'ignore' });
