@@ -14,6 +14,7 @@ import { readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import vm from 'node:vm';
 
 // node-postgres decides at load time whether it runs in a Cloudflare Worker; without a `navigator`
@@ -50,6 +51,11 @@ function readCache(url) {
     return undefined;
   }
 }
+
+// V8 accepts a cache only under the flags it was made with. The SQL parser turns --liftoff-only on
+// when it loads (src/schema/parse/parse-sql.ts says why); set here for every command, the commands
+// that parse SQL write a cache that their next run accepts.
+setFlagsFromString('--liftoff-only');
 
 const words = commandWords(process.argv.slice(2));
 const buildCache = new URL('../dist/bundle/godwit.v8-cache', import.meta.url);
