@@ -138,7 +138,7 @@ export async function runLiveExport(options: LiveExportOptions): Promise<LiveExp
   } finally {
     // What a run that ended early did not take is the caller's, closed here.
     await given?.client.end().catch(() => undefined);
-    await replication?.then((session) => session.close(), () => undefined);
+    await ReplicationConnection.closeOpening(replication);
   }
 }
 
@@ -214,7 +214,7 @@ async function liveExport(options: LiveExportOptions, given: GivenSessions): Pro
       logger.info(`created publication ${names.publicationName} for ${selected.length} table(s)`);
     }
   } catch (error) {
-    await early?.then((session) => session.close(), () => undefined);
+    await ReplicationConnection.closeOpening(early);
     throw error;
   } finally {
     await connection.client.end().catch(() => undefined);

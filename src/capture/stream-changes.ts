@@ -114,7 +114,7 @@ export async function streamChanges(options: StreamChangesOptions, cutover: Expo
     }
   } finally {
     // Aborted before the loop took the early session: it is closed here.
-    if (opened !== undefined) await opened.then((unused) => unused.close(), () => undefined);
+    await ReplicationConnection.closeOpening(opened);
     clearInterval(timer);
     await cutover.stopWatching();
     await writer.close();

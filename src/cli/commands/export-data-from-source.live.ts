@@ -36,7 +36,7 @@ export async function runLiveExportCommand(context: CommandContext, options: Liv
   try {
     connection = await context.connect('source');
   } catch (error) {
-    await replication?.then((session) => session.close(), () => undefined);
+    await ReplicationConnection.closeOpening(replication);
     throw error;
   }
   const connect = () => context.connect('source');
@@ -44,7 +44,7 @@ export async function runLiveExportCommand(context: CommandContext, options: Liv
     if (settings.options.bool('start-clean')) await startClean(context, connection.settings, applicationName);
   } catch (error) {
     await connection.client.end().catch(() => undefined);
-    await replication?.then((session) => session.close(), () => undefined);
+    await ReplicationConnection.closeOpening(replication);
     throw error;
   }
   const progressLine = (line: string): void => {

@@ -205,6 +205,11 @@ export class ReplicationConnection {
     await this.client.end().catch((error: unknown) => this.logger.debug(`closing the replication connection: ${describeError(error)}`));
   }
 
+  /** Closes a session still opening (or open) that nobody took; one that failed to open needs nothing. Never throws. */
+  static async closeOpening(opening: Promise<ReplicationConnection> | undefined): Promise<void> {
+    await opening?.then((session) => session.close(), () => undefined);
+  }
+
   /** Closes the socket at once (what a crash does; the server keeps the slot). */
   destroy(): void {
     this.stream?.destroy();
