@@ -9,7 +9,6 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
-
 await build({
   entryPoints: ['dist/cli/main.js'],
   outfile: 'dist/bundle/godwit.cjs',
