@@ -17,13 +17,19 @@ import { assertCommandName, type ExportDir } from './export-dir.js';
 import { GODWIT_VERSION } from '../core/version.js';
 
 /**
- * How long an acquire waits for the lock file. Not zero: two processes racing for a free lock both
- * take SQLite's SHARED step first, and with no wait at all both could give up; a short wait lets
- * exactly one win. A held lock is still refused after this short delay.
+ * How long one attempt waits for the lock file (SQLite's busy timeout). Not zero: two processes
+ * racing for a free lock both take SQLite's SHARED step first, and with no wait at all both could
+ * give up at once.
  */
 export const LOCK_WAIT_MS = 300;
-/** How long a refused process waits for the holder to write its note before saying "unknown". */
-const HOLDER_NOTE_WAIT_MS = 1_500;
+/**
+ * How long an acquire keeps trying while no live process is known to hold the lock. Racing
+ * processes can all lose their attempts (each steps back while another holds SHARED, and under load
+ * a descheduled racer makes the others' waits run out), so a busy lock whose note names nobody alive
+ * is tried again; a note naming a live holder refuses at once. Also how long a refused process
+ * waits for a fresh holder to write its note.
+ */
+const UNKNOWN_HOLDER_RETRY_MS = 3_000;
 
 /** What the holder of a command lock writes about itself. */
 export interface LockInfo {
@@ -59,16 +65,7 @@ export function acquireCommandLock(dir: ExportDir, command: string, options: Acq
   assertCommandName(command);
   const logger = options.logger ?? silentLogger;
   mkdirSync(dir.locksDir, { recursive: true });
-  const db = openLockDb(dir.lockDbFile(command));
-  try {
-    db.pragma(`busy_timeout = ${options.waitMs ?? LOCK_WAIT_MS}`);
-    db.pragma('locking_mode = EXCLUSIVE');
-    db.exec('BEGIN EXCLUSIVE');
-  } catch (error) {
-    db.close();
-    if (isBusy(error)) throw lockedError(dir, command, waitForHolderNote(dir, command));
-    throw new StateError(`Cannot take the lock ${dir.lockDbFile(command)}: ${describeError(error)}`, { cause: error });
-  }
+  const db = lockExclusively(dir, command, options.waitMs ?? LOCK_WAIT_MS);
   const previous = readLockInfo(dir, command);
   if (previous !== undefined) {
     logger.warn(`Taking over the stale lock of ${command}: ${describeHolder(previous)} is no longer running.`, {
@@ -208,18 +205,36 @@ function lockedError(dir: ExportDir, command: string, holder: LockInfo | undefin
 }
 
 /**
- * The note of the process that holds the lock. Right after a takeover the note may still be the
- * previous, dead holder's (the winner writes its own just after locking): wait briefly for a note
- * that names a live process rather than blame a dead one.
+ * Opens the lock file and holds it in an EXCLUSIVE transaction, or throws LockError. While the lock
+ * is busy and its note names no live process (a racer that has just won and not yet written its
+ * note, or racers that all lost their attempt), it tries again after a random pause, so that
+ * exactly one of several starters wins and the others name it.
  */
-function waitForHolderNote(dir: ExportDir, command: string): LockInfo | undefined {
-  const deadline = Date.now() + HOLDER_NOTE_WAIT_MS;
+function lockExclusively(dir: ExportDir, command: string, waitMs: number): Database.Database {
+  const deadline = Date.now() + UNKNOWN_HOLDER_RETRY_MS;
   for (;;) {
-    const info = readLockInfo(dir, command);
-    if (info !== undefined && (info.host !== hostname() || processAlive(info.pid))) return info;
-    if (Date.now() >= deadline) return undefined;
-    sleepSync(50);
+    const db = openLockDb(dir.lockDbFile(command));
+    try {
+      db.pragma(`busy_timeout = ${waitMs}`);
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.exec('BEGIN EXCLUSIVE');
+      return db;
+    } catch (error) {
+      db.close();
+      if (!isBusy(error)) {
+        throw new StateError(`Cannot take the lock ${dir.lockDbFile(command)}: ${describeError(error)}`, { cause: error });
+      }
+    }
+    const holder = liveHolder(dir, command);
+    if (holder !== undefined || Date.now() >= deadline) throw lockedError(dir, command, holder);
+    sleepSync(20 + Math.floor(Math.random() * 80));
   }
+}
+
+/** The note of the lock's holder when it names a process still running (a dead one's note is stale). */
+function liveHolder(dir: ExportDir, command: string): LockInfo | undefined {
+  const info = readLockInfo(dir, command);
+  return info !== undefined && (info.host !== hostname() || processAlive(info.pid)) ? info : undefined;
 }
 
 function processAlive(pid: number): boolean {

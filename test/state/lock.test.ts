@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,7 +7,7 @@ import { LockError } from '../../src/core/errors.js';
 import type { LogFields, Logger } from '../../src/core/logger.js';
 import { openExportDir, type ExportDir } from '../../src/state/export-dir.js';
 import { acquireCommandLock, heldByThisProcess, isLockHeld, listLockHolders } from '../../src/state/lock.js';
-import { assertBuilt, event, startFixture, tempDir, type Child } from './child-helpers.js';
+import { assertBuilt, event, repoRoot, startFixture, tempDir, type Child } from './child-helpers.js';
 
 const COMMAND = 'export-data-from-source';
 
@@ -124,6 +125,48 @@ describe('command locks', () => {
     }
     expect(heldByThisProcess(dir, COMMAND)).toBeUndefined();
     acquireCommandLock(dir, COMMAND).release();
+  });
+
+  /**
+   * A process that locks the lock file the way a just-started winner does, without a note, and
+   * lets go after `holdMs`: the moment every other racer meets when they all lost an attempt.
+   */
+  async function bareHolder(holdMs: number): Promise<{ exited: Promise<void> }> {
+    const script = `const D=require('better-sqlite3');const db=new D(process.argv[1]);db.pragma('locking_mode = EXCLUSIVE');db.exec('BEGIN EXCLUSIVE');console.log('locked');setTimeout(()=>process.exit(0),${holdMs});`;
+    const child = spawn(process.execPath, ['-e', script, dir.lockDbFile(COMMAND)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    children.push({ process: child } as Child);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.once('data', () => resolve());
+      child.once('exit', (code) => reject(new Error(`the bare holder exited (${String(code)}) before locking`)));
+    });
+    return { exited };
+  }
+
+  it('keeps trying a busy lock while its note names nobody alive, and takes it once free', async () => {
+    const victim = holder();
+    await victim.waitForLine(isEvent('acquired'));
+    victim.process.kill('SIGKILL');
+    await victim.exited; // its note stays: a stale note naming a dead process
+    const bare = await bareHolder(1_000);
+    const logger = capturingLogger();
+    const lock = acquireCommandLock(dir, COMMAND, { logger });
+    try {
+      await bare.exited;
+      expect(lock.info.pid).toBe(process.pid);
+      expect(logger.lines.map((line) => line.message)).toEqual([expect.stringContaining(`stale lock of ${COMMAND}: pid ${victim.pid}`)]);
+    } finally {
+      lock.release();
+    }
+  });
+
+  it('refuses a lock held by a process that never says who it is, after a bounded wait', async () => {
+    mkdirSync(dir.locksDir, { recursive: true });
+    writeFileSync(dir.lockDbFile(COMMAND), '');
+    await bareHolder(60_000);
+    const started = Date.now();
+    expect(() => acquireCommandLock(dir, COMMAND)).toThrow('its lock is held by a process that has not recorded who it is');
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('gives a stale lock to exactly one of several racing processes', async () => {
