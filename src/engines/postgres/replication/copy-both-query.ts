@@ -21,6 +21,16 @@ const HANDLED_HERE = new Set([COPY_BOTH_RESPONSE, COPY_DATA, COPY_DONE, NOTICE, 
 /** The first byte of a keepalive's CopyData body. */
 const KEEPALIVE = 0x6b; // 'k'
 
+/**
+ * How long a waiting consumer lets the stream's bytes gather after the first ones arrive. A consumer
+ * faster than the walsender (the exporter reading a backlog) otherwise wakes for each few kilobytes
+ * the server sends, and both processes pay for it: in the lab's catch-up of a 290,000-event pgbench
+ * backlog, capture alone took 1.55 s of exporter CPU and 1.70 s of walsender CPU reading as soon as
+ * bytes came, 0.62 s and 0.92 s (and 40 % less time) waiting 1 ms first. Longer waits throttle the
+ * stream: the socket's buffers fill and the walsender stops. A live stream's latency grows by 1 ms.
+ */
+const GATHER_MS = 1;
+
 /** What readFrame() returns when no CopyData body is available yet: call waitForData() and try again. */
 export const NOT_YET = Symbol('not-yet');
 
@@ -76,6 +86,8 @@ export class CopyBothQuery implements pg.Submittable {
   frameStart = 0;
   frameEnd = 0;
   private waiter: (() => void) | undefined;
+  /** The timer that wakes a waiting consumer once the bytes that woke it had GATHER_MS to gather. */
+  private gathering: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly text: string,
@@ -121,7 +133,7 @@ export class CopyBothQuery implements pg.Submittable {
     }
   }
 
-  /** Resolves when the socket has more bytes, the copy ended or failed, or after `timeoutMs`. */
+  /** Resolves GATHER_MS after the socket has more bytes, at once when the copy ended or failed, or after `timeoutMs`. */
   waitForData(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
@@ -202,8 +214,18 @@ export class CopyBothQuery implements pg.Submittable {
 
   private readonly onReadable = (): void => {
     // Before the stream starts (to see CopyBothResponse or the error) and while stopping (to reach
-    // the server's CopyDone), read eagerly; otherwise only wake a waiting consumer.
-    if (!this.copying || this.clientDone) this.pump();
+    // the server's CopyDone), read eagerly and wake at once; otherwise wake a waiting consumer once
+    // more bytes had time to come.
+    if (!this.copying || this.clientDone) {
+      this.pump();
+      this.wake();
+      return;
+    }
+    if (this.waiter !== undefined) this.gathering ??= setTimeout(this.gathered, GATHER_MS);
+  };
+
+  private readonly gathered = (): void => {
+    this.gathering = undefined;
     this.wake();
   };
 
@@ -318,6 +340,10 @@ export class CopyBothQuery implements pg.Submittable {
   }
 
   private wake(): void {
+    if (this.gathering !== undefined) {
+      clearTimeout(this.gathering);
+      this.gathering = undefined;
+    }
     const waiter = this.waiter;
     this.waiter = undefined;
     waiter?.();
