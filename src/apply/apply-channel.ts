@@ -7,7 +7,7 @@
 import type { ChangeEvent } from '../core/change-event.js';
 import type { Logger } from '../core/logger.js';
 import { withSession, type LoaderSessions } from '../engines/loader-sessions.js';
-import { copyOfStep } from './apply-copy.js';
+import { copiesOfStep } from './apply-copy.js';
 import { stepScript } from './apply-sql.js';
 import type { ApplyCounters, EventTally } from './apply-progress.js';
 import { runApplyTransaction, type ApplyRetry, type ScriptPart } from './apply-transaction.js';
@@ -167,14 +167,14 @@ export class ApplyChannel {
     const parts: ScriptPart[] = [];
     let texts = [bookkeeping];
     for (const step of steps) {
-      const copy = copyOfStep(step);
-      if (copy === undefined) {
+      const copies = copiesOfStep(step);
+      if (copies === undefined) {
         appendAll(texts, stepScript(step));
         continue;
       }
       if (texts.length > 0) parts.push(texts.join(';\n'));
       texts = [];
-      parts.push(copy);
+      appendAll(parts, copies);
     }
     if (texts.length > 0) parts.push(texts.join(';\n'));
     return parts.length === 1 && typeof parts[0] === 'string' ? parts[0] : parts;

@@ -19,28 +19,47 @@ import type { PlanStep, SqlValue } from './batch-plan.js';
 /** Fewer rows than this stay in the transaction's script: a COPY costs a round trip of its own. */
 export const COPY_MIN_ROWS = 64;
 
+/**
+ * Rows per COPY at most; a bigger insert becomes several COPYs, sent in the same round trip
+ * (script-with-copies.ts). PostgreSQL's COPY buffers up to 1,000 rows before it writes them and
+ * makes a tuple slot for each one it holds, and each slot is registered with the transaction's
+ * resource owner, whose hash of identical entries costs in the square of their number (PostgreSQL
+ * 17): a tenth of the target's CPU in the changes benchmark with COPYs of 1,000 rows. 70,000
+ * pgbench_history rows in COPYs of 1,000 took 170-200 ms of the target's CPU, in COPYs of 250
+ * 140-160 ms, of 100 150-170 ms (tmp/copychunks.mjs).
+ */
+export const COPY_MAX_ROWS = 250;
+
 /** One COPY of a channel transaction: the statement and the rows in COPY text format. */
 export interface CopyPart {
   copySql: string;
   data: Buffer;
 }
 
-/** The step as a COPY when it is an insert of at least COPY_MIN_ROWS rows with columns; undefined otherwise. */
-export function copyOfStep(step: PlanStep): CopyPart | undefined {
+/**
+ * The step as COPYs of at most COPY_MAX_ROWS rows each when it is an insert of at least COPY_MIN_ROWS
+ * rows with columns; undefined otherwise.
+ */
+export function copiesOfStep(step: PlanStep): CopyPart[] | undefined {
   if (step.kind !== 'insert' || step.columns.length === 0 || step.rows.length < COPY_MIN_ROWS) return undefined;
   const { padded, copySql } = copyShape(step.table, step.columns);
-  return { copySql, data: Buffer.from(copyRows(step.rows, padded), 'utf8') };
+  const parts: CopyPart[] = [];
+  for (let from = 0; from < step.rows.length; from += COPY_MAX_ROWS) {
+    parts.push({ copySql, data: Buffer.from(copyRows(step.rows, from, Math.min(step.rows.length, from + COPY_MAX_ROWS), padded), 'utf8') });
+  }
+  return parts;
 }
 
 /**
- * The rows in COPY text format. A function of its own, ending with its loop: V8 compiles a long loop
+ * The rows [from, to) in COPY text format. A function of its own, ending with its loop: V8 compiles a long loop
  * while it runs (on-stack replacement), before the code after it ever ran, and that code then threw
  * the compiled loop away at every call (43 deoptimizations in one catch-up when the Buffer was made here).
  */
-function copyRows(rows: readonly (readonly SqlValue[])[], padded: readonly boolean[]): string {
+function copyRows(rows: readonly (readonly SqlValue[])[], from: number, to: number, padded: readonly boolean[]): string {
   const width = padded.length;
   let text = '';
-  for (const row of rows) {
+  for (let r = from; r < to; r++) {
+    const row = rows[r] as readonly SqlValue[];
     for (let c = 0; c < width; c++) {
       if (c > 0) text += '\t';
       const value = row[c] ?? null;

@@ -3,7 +3,7 @@
 // arrays, character(n)), the COPY commits with the channel's bookkeeping and not before, and a
 // failed COPY rolls back the whole transaction.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COPY_MIN_ROWS, copyOfStep } from '../../src/apply/apply-copy.js';
+import { COPY_MAX_ROWS, COPY_MIN_ROWS, copiesOfStep } from '../../src/apply/apply-copy.js';
 import { runApplyTransaction } from '../../src/apply/apply-transaction.js';
 import { advanceChannelScript, rebaseChannels } from '../../src/apply/channel-bookkeeping.js';
 import { ensureBookkeepingSchema } from '../../src/engines/bookkeeping-schema.js';
@@ -26,16 +26,27 @@ describe('COPY text of an insert step', () => {
   it('is used from COPY_MIN_ROWS rows on, and escapes what COPY text format gives a meaning to', () => {
     const t = table({ a: {}, b: { blankPadded: true } });
     const step = (rows: (string | null)[][]): PlanStep => ({ kind: 'insert', table: t, columns: ['a', 'b'], rows });
-    expect(copyOfStep(step(Array.from({ length: COPY_MIN_ROWS - 1 }, () => ['1', '2'])))).toBeUndefined();
+    expect(copiesOfStep(step(Array.from({ length: COPY_MIN_ROWS - 1 }, () => ['1', '2'])))).toBeUndefined();
     const rows = Array.from({ length: COPY_MIN_ROWS }, (): (string | null)[] => ['x', 'y']);
     rows[0] = ['a\tb\\c\nd\re', 'pad   '];
     rows[1] = [null, '\\N'];
-    const copy = copyOfStep(step(rows));
+    const copies = copiesOfStep(step(rows));
+    expect(copies).toHaveLength(1);
+    const copy = copies?.[0];
     expect(copy?.copySql).toBe('COPY "public"."x" ("a", "b") FROM STDIN');
     const lines = copy?.data.toString('utf8').split('\n');
     expect(lines?.[0]).toBe('a\\tb\\\\c\\nd\\re\tpad');
     expect(lines?.[1]).toBe('\\N\t\\\\N');
     expect(lines?.length).toBe(COPY_MIN_ROWS + 1);
+  });
+
+  it('splits an insert of more than COPY_MAX_ROWS rows into COPYs of at most COPY_MAX_ROWS, every row once and in order', () => {
+    const t = table({ a: {} });
+    const count = 2 * COPY_MAX_ROWS + 7;
+    const rows = Array.from({ length: count }, (_, i): (string | null)[] => [String(i)]);
+    const copies = copiesOfStep({ kind: 'insert', table: t, columns: ['a'], rows }) ?? [];
+    expect(copies.map((copy) => copy.data.toString('utf8').split('\n').length - 1)).toEqual([COPY_MAX_ROWS, COPY_MAX_ROWS, 7]);
+    expect(copies.flatMap((copy) => copy.data.toString('utf8').trimEnd().split('\n'))).toEqual(rows.map((row) => row[0]));
   });
 });
 
@@ -71,7 +82,7 @@ describe('inserts applied by COPY on a PostgreSQL 17 target', () => {
     const { place, store } = queues.fresh();
     const T = { schema: 'public', name: 'texts' };
     const cols = ['id', 'body', 'arr', 'c', 'n', 'g', 'i'];
-    const count = NASTY.length * 10;
+    const count = NASTY.length * 40; // more than COPY_MAX_ROWS: several COPYs in one transaction
     const body = (i: number): string => NASTY[i % NASTY.length] as string;
     const arr = (i: number): string => `{"${body(i).replace(/[\\"]/g, (c) => `\\${c}`)}",NULL}`;
     const changes: ChangeInput[] = Array.from({ length: count }, (_, i) =>
@@ -96,7 +107,7 @@ describe('inserts applied by COPY on a PostgreSQL 17 target', () => {
     expect(Number(channel?.v)).toBe(last);
   });
 
-  it('rolls the whole transaction back when a COPY fails: no rows, the bookkeeping where it was', async () => {
+  it('rolls the whole transaction back when a COPY fails, an earlier COPY too: no rows, the bookkeeping where it was', async () => {
     const migrationId = newMigrationId();
     const scope = { migrationId, stream: 'source-to-target' as const };
     await runSql(target, db, 'CREATE TABLE strict (id int PRIMARY KEY, v int)');
@@ -109,7 +120,7 @@ describe('inserts applied by COPY on a PostgreSQL 17 target', () => {
       sessions,
       {
         label: 'test',
-        script: [`${advanceChannelScript(scope, 0, 0, 10)};\nINSERT INTO strict VALUES (-1, -1)`, { copySql: 'COPY strict (id, v) FROM STDIN', data: Buffer.from(`${rows}\n`) }, 'INSERT INTO strict VALUES (-2, -2)'],
+        script: [`${advanceChannelScript(scope, 0, 0, 10)};\nINSERT INTO strict VALUES (-1, -1)`, { copySql: 'COPY strict (id, v) FROM STDIN', data: Buffer.from('100\t100\n101\t101\n') }, { copySql: 'COPY strict (id, v) FROM STDIN', data: Buffer.from(`${rows}\n`) }, 'INSERT INTO strict VALUES (-2, -2)'],
         committed: async () => false,
       },
       silentLogger,
