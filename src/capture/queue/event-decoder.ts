@@ -23,10 +23,17 @@ export class ChangeDecoder {
   private readonly recent: Shape[] = [];
   private readonly reader = new PayloadReader(Buffer.alloc(0), 0, 0);
   private shapeCount = 0;
-  /** The commit LSN of the last event, as bytes (the first lastLsnLength of them) and as text. */
-  private readonly lastLsnBytes = Buffer.alloc(255);
-  private lastLsnLength = -1;
+  /**
+   * The transaction fields of the last event (commit LSN, xid, commit time) as bytes (the first
+   * lastTxLength of them, with or without a commit time) and as values: the events of a transaction
+   * share them, so they are decoded once per transaction, without an allocation to tell.
+   */
+  private readonly lastTxBytes = Buffer.alloc(1 + 255 + 16);
+  private lastTxLength = -1;
+  private lastTxHasTime = false;
   private lastLsn = '';
+  private lastXid = 0;
+  private lastCommitTimeMs: number | null = null;
 
   /**
    * The event in `source` [start, end), numbered `vsn` in `stream`; throws a plain Error saying what is
@@ -41,12 +48,10 @@ export class ChangeDecoder {
     const shapeStart = reader.at;
     reader.skip(shapeLength);
     const shape = this.shape(source, shapeStart, shapeStart + shapeLength);
-    const lsnLength = reader.u8();
-    const lsnStart = reader.at;
-    reader.skip(lsnLength);
-    const commitLsn = this.lsn(source, lsnStart, lsnStart + lsnLength);
-    const xid = reader.f64();
-    const commitTimeMs = (flags & FLAG_COMMIT_TIME) !== 0 ? reader.f64() : null;
+    this.transactionFields(source, reader, (flags & FLAG_COMMIT_TIME) !== 0);
+    const commitLsn = this.lastLsn;
+    const xid = this.lastXid;
+    const commitTimeMs = this.lastCommitTimeMs;
     // ASCII values are slices of one Latin-1 string of the record's values, made at the first of them
     // (one call into C++ per record, not per value; none for a record without ASCII values).
     reader.text = undefined;
@@ -97,19 +102,25 @@ export class ChangeDecoder {
     return shape;
   }
 
-  /** The events of a transaction share its commit LSN: one string per transaction, and no allocation to tell. */
-  private lsn(source: Buffer, start: number, end: number): string {
-    const known = this.lastLsnBytes;
-    const length = end - start;
-    if (length === this.lastLsnLength) {
+  /** Reads the transaction fields at the reader's position into lastLsn, lastXid and lastCommitTimeMs (the last event's when they are the same bytes). */
+  private transactionFields(source: Buffer, reader: PayloadReader, hasTime: boolean): void {
+    const start = reader.at;
+    reader.skip(1);
+    const lsnLength = source[start] as number;
+    reader.skip(lsnLength + (hasTime ? 16 : 8));
+    const length = reader.at - start;
+    const known = this.lastTxBytes;
+    if (length === this.lastTxLength && hasTime === this.lastTxHasTime) {
       let i = length - 1;
       while (i >= 0 && known[i] === source[start + i]) i--;
-      if (i < 0) return this.lastLsn;
+      if (i < 0) return;
     }
     for (let i = 0; i < length; i++) known[i] = source[start + i] as number;
-    this.lastLsnLength = length;
-    this.lastLsn = latin1(source as FastBuffer, start, end);
-    return this.lastLsn;
+    this.lastTxLength = length;
+    this.lastTxHasTime = hasTime;
+    this.lastLsn = latin1(source as FastBuffer, start + 1, start + 1 + lsnLength);
+    this.lastXid = source.readDoubleLE(start + 1 + lsnLength);
+    this.lastCommitTimeMs = hasTime ? source.readDoubleLE(start + 9 + lsnLength) : null;
   }
 }
 
@@ -174,13 +185,6 @@ class PayloadReader {
     this.need(2);
     const value = (this.source[this.at] as number) | ((this.source[this.at + 1] as number) << 8);
     this.at += 2;
-    return value;
-  }
-
-  f64(): number {
-    this.need(8);
-    const value = this.source.readDoubleLE(this.at);
-    this.at += 8;
     return value;
   }
 

@@ -99,6 +99,8 @@ export class QueueReader {
   private readonly decoder = new ChangeDecoder();
   private readonly storeChanges: StoreChangeSignal;
   private closed = false;
+  /** The record found last: one object for every record, each decoded before the next is found (no garbage per record). */
+  private readonly found: FoundRecord = { vsn: 0, payloadStart: 0, payloadBytes: 0, source: Buffer.alloc(0) };
 
   constructor(options: QueueReaderOptions) {
     this.stream = options.stream;
@@ -305,7 +307,7 @@ export class QueueReader {
     }
     this.expectedVsn = vsn + 1;
     this.position = offset + size;
-    return { vsn, payloadStart: start + CHECKED_RECORD_HEADER_SIZE, payloadBytes, source };
+    return this.foundRecord(vsn, start + CHECKED_RECORD_HEADER_SIZE, payloadBytes, source);
   }
 
   /** The next record of the checked block, checking the next block first when it is wholly in the read buffer; undefined when it must be read. */
@@ -379,7 +381,16 @@ export class QueueReader {
     }
     this.expectedVsn = vsn + 1;
     this.position = offset + RECORD_HEADER_SIZE + payloadBytes;
-    return { vsn, payloadStart: start + RECORD_HEADER_SIZE, payloadBytes, source };
+    return this.foundRecord(vsn, start + RECORD_HEADER_SIZE, payloadBytes, source);
+  }
+
+  private foundRecord(vsn: number, payloadStart: number, payloadBytes: number, source: Buffer): FoundRecord {
+    const found = this.found;
+    found.vsn = vsn;
+    found.payloadStart = payloadStart;
+    found.payloadBytes = payloadBytes;
+    found.source = source;
+    return found;
   }
 
   /** Makes sure bytes [offset, offset + length) of the file are in the buffer, reading ahead up to `limit`. */
