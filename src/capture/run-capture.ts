@@ -265,8 +265,10 @@ class CaptureRun {
       // A walsender that caught up sends a keepalive after every transaction while the confirmed
       // position lags: committing here made one queue commit (two fsyncs) per source transaction
       // (about 400 a second under a live pgbench) instead of one per group. The position goes with
-      // the group's commit, due within its maxDelayMs (commitAndAcknowledge).
+      // the group's commit, due within its maxDelayMs (commitAndAcknowledge), or at once when the
+      // group is big (the end of a backlog: GroupCommit.dueWhenCaughtUp).
       if (this.keepaliveWaiting === undefined || walEnd > this.keepaliveWaiting) this.keepaliveWaiting = walEnd;
+      if (this.group.dueWhenCaughtUp()) await this.startCommit();
       return;
     }
     await this.settleCommit();

@@ -192,6 +192,25 @@ describe('acknowledgement rules', () => {
     expect(await events()).toHaveLength(20);
   });
 
+  it('commits a group of a thousand events or more at the keepalive that says the server sent all it has, not at its age', async () => {
+    let commits = 0;
+    const { done, controller } = run({ groupCommit: { maxEvents: 10_000, maxDelayMs: 60_000 }, recordCounts: () => void commits++ });
+    const inserts = (from: number, count: number): StreamItem[] => Array.from({ length: count }, (_, i) => insert(String(from + i)));
+    // The first group commits by count (1,000 events); the next one would wait for 2,000 events or a minute.
+    stream.push(begin(0x100), rel(), ...inserts(0, 1_000), commit(0x110, 0x120));
+    await eventually(() => expect(commits).toBe(1));
+    // The end of a backlog: transactions, then the walsender has nothing more and says so.
+    stream.push(begin(0x200), ...inserts(1_000, 999), commit(0x210, 0x220), keepalive(0x230));
+    await sleep(100);
+    expect(commits).toBe(1); // 999 events waiting: the age decides
+    stream.push(begin(0x300), ...inserts(1_999, 1), commit(0x310, 0x320), keepalive(0x330));
+    await eventually(() => expect(stream.confirmed.at(-1)).toEqual({ lsn: '0/330', durable: '0/320' }));
+    expect(commits).toBe(2);
+    controller.abort();
+    await done;
+    expect(await events()).toHaveLength(2_000);
+  });
+
   it('commits in groups by event count and by age', async () => {
     const { done, controller } = run({ groupCommit: { maxEvents: 3, maxDelayMs: 400 } });
     stream.push(begin(0x100), rel(), insert('1'), insert('2'), commit(0x110, 0x120));
