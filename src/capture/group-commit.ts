@@ -32,6 +32,9 @@ export class GroupCommit {
   private oldestEndedAt: number | undefined;
   /** The event count that makes the current group due: grows from FIRST_GROUP_EVENTS to maxEvents. */
   private limit: number;
+  /** The previous group: whether it was big (dueWhenCaughtUp's size), and when it was committed. */
+  private previousBig = false;
+  private previousAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: GroupCommitOptions) {
     this.limit = Math.min(options.maxEvents, FIRST_GROUP_EVENTS);
@@ -58,12 +61,18 @@ export class GroupCommit {
   /**
    * True when a keepalive, the walsender's word that it has sent everything it has for now, should
    * commit the waiting group at once instead of at its age limit: when the group holds a first
-   * group's worth of events. The last transactions of a backlog then reach the importer without
-   * waiting maxDelayMs (in the changes benchmark that wait was on the catch-up's critical path),
-   * while a live stream of small transactions, with a keepalive after each, still commits by age.
+   * group's worth of events, or follows within maxDelayMs a group that did (the tail of a burst). The
+   * last transactions of a backlog then reach the importer without waiting maxDelayMs (in the changes
+   * benchmark that wait was on the catch-up's critical path), while a live stream of small
+   * transactions, with a keepalive after each, still commits by age.
    */
-  dueWhenCaughtUp(): boolean {
-    return this.events >= Math.min(FIRST_GROUP_EVENTS, this.options.maxEvents);
+  dueWhenCaughtUp(now: number): boolean {
+    if (this.transactions === 0) return false;
+    return this.events >= this.bigGroup || (this.previousBig && now - this.previousAt < this.options.maxDelayMs);
+  }
+
+  private get bigGroup(): number {
+    return Math.min(FIRST_GROUP_EVENTS, this.options.maxEvents);
   }
 
   /** When the waiting group becomes due by age (Date.now() scale); undefined when nothing waits. */
@@ -71,8 +80,10 @@ export class GroupCommit {
     return this.oldestEndedAt === undefined ? undefined : this.oldestEndedAt + this.options.maxDelayMs;
   }
 
-  /** Everything that waited was committed. */
-  committed(): void {
+  /** Everything that waited was committed (the commit started at `now`). */
+  committed(now: number): void {
+    this.previousBig = this.events >= this.bigGroup;
+    this.previousAt = now;
     this.limit = Math.min(this.options.maxEvents, this.limit * 2);
     this.events = 0;
     this.transactions = 0;

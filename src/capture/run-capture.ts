@@ -268,7 +268,7 @@ class CaptureRun {
       // the group's commit, due within its maxDelayMs (commitAndAcknowledge), or at once when the
       // group is big (the end of a backlog: GroupCommit.dueWhenCaughtUp).
       if (this.keepaliveWaiting === undefined || walEnd > this.keepaliveWaiting) this.keepaliveWaiting = walEnd;
-      if (this.group.dueWhenCaughtUp()) await this.startCommit();
+      if (this.group.dueWhenCaughtUp(Date.now())) await this.startCommit();
       return;
     }
     await this.settleCommit();
@@ -319,7 +319,7 @@ class CaptureRun {
     const ended = this.counters.partTables(part);
     const record = this.options.recordCounts;
     const committing = this.queue.commit(record === undefined || ended.length === 0 ? undefined : () => record(ended));
-    this.group.committed();
+    this.group.committed(Date.now());
     this.clearCommitTimer();
     const point = await committing;
     this.counters.committedPart(part, point.lastVsn, Date.now());

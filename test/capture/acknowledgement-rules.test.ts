@@ -192,23 +192,28 @@ describe('acknowledgement rules', () => {
     expect(await events()).toHaveLength(20);
   });
 
-  it('commits a group of a thousand events or more at the keepalive that says the server sent all it has, not at its age', async () => {
+  it('commits at the keepalive that says the server sent all it has a group of a thousand events or more, or the tail of such a group, not at its age', async () => {
     let commits = 0;
     const { done, controller } = run({ groupCommit: { maxEvents: 10_000, maxDelayMs: 60_000 }, recordCounts: () => void commits++ });
     const inserts = (from: number, count: number): StreamItem[] => Array.from({ length: count }, (_, i) => insert(String(from + i)));
-    // The first group commits by count (1,000 events); the next one would wait for 2,000 events or a minute.
+    // The first group commits by count (1,000 events); later ones would wait for 2,000 events or a minute.
     stream.push(begin(0x100), rel(), ...inserts(0, 1_000), commit(0x110, 0x120));
     await eventually(() => expect(commits).toBe(1));
-    // The end of a backlog: transactions, then the walsender has nothing more and says so.
-    stream.push(begin(0x200), ...inserts(1_000, 999), commit(0x210, 0x220), keepalive(0x230));
-    await sleep(100);
-    expect(commits).toBe(1); // 999 events waiting: the age decides
-    stream.push(begin(0x300), ...inserts(1_999, 1), commit(0x310, 0x320), keepalive(0x330));
-    await eventually(() => expect(stream.confirmed.at(-1)).toEqual({ lsn: '0/330', durable: '0/320' }));
+    // The last transactions of a burst, then the walsender has nothing more and says so.
+    stream.push(begin(0x200), ...inserts(1_000, 5), commit(0x210, 0x220), keepalive(0x230));
+    await eventually(() => expect(stream.confirmed.at(-1)).toEqual({ lsn: '0/230', durable: '0/220' }));
     expect(commits).toBe(2);
+    // A quiet stream: after a small group, 999 events wait for their age...
+    stream.push(begin(0x300), ...inserts(1_005, 999), commit(0x310, 0x320), keepalive(0x330));
+    await sleep(100);
+    expect(commits).toBe(2);
+    // ... and a thousand do not.
+    stream.push(begin(0x400), ...inserts(2_004, 1), commit(0x410, 0x420), keepalive(0x430));
+    await eventually(() => expect(stream.confirmed.at(-1)).toEqual({ lsn: '0/430', durable: '0/420' }));
+    expect(commits).toBe(3);
     controller.abort();
     await done;
-    expect(await events()).toHaveLength(2_000);
+    expect(await events()).toHaveLength(2_005);
   });
 
   it('commits in groups by event count and by age', async () => {

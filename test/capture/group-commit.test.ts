@@ -10,7 +10,7 @@ function fill(group: GroupCommit, size: number): number {
     group.ended(size, 0);
     events += size;
   }
-  group.committed();
+  group.committed(0);
   return events;
 }
 
