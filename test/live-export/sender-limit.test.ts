@@ -1,0 +1,134 @@
+// `export data from source --export-type snapshot-and-changes` on a source whose max_wal_senders is 1,
+// through the built CLI, on a private PostgreSQL 15 this file starts itself (the shared one has more
+// senders): the first run takes the snapshot and streams with the only sender, and a restart after a
+// SIGKILL or a graceful stop resumes with it. A restart opens its replication session beside the
+// readiness checks (export-data-from-source.live.ts), so the checks may count that session among the
+// running senders; they must not refuse the export for the sender it holds itself.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openQueueReader } from '../../src/capture/queue/segment-reader.js';
+import type { ChangeEvent } from '../../src/core/change-event.js';
+import { startEmbeddedServer, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
+import { getLiveExport } from '../../src/state/live-export-store.js';
+import { openStore } from '../../src/state/store.js';
+import { runGodwit, startGodwit, type RunningGodwit } from '../helpers/run-godwit.js';
+import { newExportDir, waitFor } from '../snapshot-export/helpers.js';
+
+let baseDir: string | undefined;
+let server: EmbeddedServer | undefined;
+const DB = 'app';
+
+beforeAll(async () => {
+  baseDir = await mkdtemp(join(tmpdir(), 'godwit-sender-limit-'));
+  server = await startEmbeddedServer({
+    major: 15,
+    baseDir,
+    fsync: false,
+    settings: { wal_level: 'logical', max_wal_senders: 1, max_replication_slots: 2, max_connections: 20 },
+  });
+  await sql('postgres', `CREATE DATABASE ${DB}`);
+  await sql(DB, 'CREATE TABLE items (id int PRIMARY KEY, note text NOT NULL); INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 500) g');
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+  if (baseDir !== undefined) await rm(baseDir, { recursive: true, force: true });
+});
+
+async function sql<R extends pg.QueryResultRow = Record<string, unknown>>(database: string, text: string, values: unknown[] = []): Promise<R[]> {
+  const client = new pg.Client((server as EmbeddedServer).connectionConfig(database));
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+function sourceArgs(): string[] {
+  const s = server as EmbeddedServer;
+  return ['--source-db-host', s.host, '--source-db-port', String(s.port), '--source-db-user', s.user, '--source-db-name', DB, '--source-ssl-mode', 'disable'];
+}
+
+const env = (): Record<string, string> => ({ SOURCE_DB_PASSWORD: (server as EmbeddedServer).password });
+const exportArgs = (exportDir: string): string[] => ['export', 'data', 'from', 'source', '--export-dir', exportDir, ...sourceArgs(), '--export-type', 'snapshot-and-changes', '--parallel-jobs', '2'];
+
+async function waitForLine(running: RunningGodwit, text: string): Promise<void> {
+  let out = '';
+  running.child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  let exited = false;
+  void running.done.then(() => (exited = true));
+  await waitFor(() => out.includes(text) || exited, 90_000, `"${text}" on stdout`);
+  if (!out.includes(text)) throw new Error(`godwit exited before "${text}": ${JSON.stringify(await running.done)}`);
+}
+
+/** Waits until the export's slot confirmed everything the source wrote so far. */
+async function waitCaughtUp(exportDir: string): Promise<void> {
+  const store = openStore(join(exportDir, 'metainfo', 'godwit.db'));
+  const slot = getLiveExport(store)?.slotName;
+  store.close();
+  const lsn = (await sql<{ lsn: string }>(DB, 'SELECT pg_current_wal_lsn()::text AS lsn'))[0]?.lsn;
+  await waitFor(
+    async () => (await sql<{ ok: boolean }>(DB, 'SELECT confirmed_flush_lsn >= $1::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $2', [lsn, slot]))[0]?.ok === true,
+    60_000,
+    'the slot to confirm the inserts',
+  );
+}
+
+async function queued(exportDir: string): Promise<ChangeEvent[]> {
+  const store = openStore(join(exportDir, 'metainfo', 'godwit.db'));
+  const reader = openQueueReader({ store, queueDir: join(exportDir, 'data', 'queue'), stream: 'source-to-target' });
+  try {
+    return await reader.read(10_000);
+  } finally {
+    reader.close();
+    store.close();
+  }
+}
+
+describe('a source with max_wal_senders = 1', () => {
+  it('is exported live, and each restart resumes with the only WAL sender', async () => {
+    const exportDir = newExportDir('sender-limit');
+    const schema = await runGodwit(['export', 'schema', '--export-dir', exportDir, ...sourceArgs()], { env: env() });
+    expect(schema.code).toBe(0);
+
+    const first = startGodwit(exportArgs(exportDir), { env: env() });
+    await waitForLine(first, 'streaming changes from replication slot');
+    await sql(DB, `INSERT INTO items VALUES (1001, 'first run')`);
+    await waitCaughtUp(exportDir);
+    first.child.kill('SIGKILL');
+    await first.done;
+
+    // Killed: the restart resumes (its walsender is the only one; the killed one's has ended or ends).
+    await sql(DB, `INSERT INTO items VALUES (1002, 'while stopped')`);
+    const second = startGodwit(exportArgs(exportDir), { env: env() });
+    await waitForLine(second, 'resuming changes from replication slot');
+    await sql(DB, `INSERT INTO items VALUES (1003, 'second run')`);
+    await waitCaughtUp(exportDir);
+    second.child.kill('SIGTERM');
+    const stopped = await second.done;
+    expect(stopped.stderr).not.toContain('NO_FREE_WAL_SENDER');
+    expect(stopped.code).toBe(0);
+
+    // Stopped gracefully: the same again.
+    const third = startGodwit(exportArgs(exportDir), { env: env() });
+    await waitForLine(third, 'resuming changes from replication slot');
+    await sql(DB, `INSERT INTO items VALUES (1004, 'third run')`);
+    await waitCaughtUp(exportDir);
+    third.child.kill('SIGTERM');
+    const r = await third.done;
+    expect(r.code).toBe(0);
+
+    const events = await queued(exportDir);
+    expect(events.map((event) => [event.vsn, event.op, event.newValues?.[0]])).toEqual([
+      [1, 'insert', '1001'],
+      [2, 'insert', '1002'],
+      [3, 'insert', '1003'],
+      [4, 'insert', '1004'],
+    ]);
+  }, 240_000);
+});
