@@ -90,38 +90,34 @@ async function queued(exportDir: string): Promise<ChangeEvent[]> {
   }
 }
 
+/**
+ * Starts the export, waits for `ready` on its stdout, inserts item `id`, waits until the slot
+ * confirmed it, and stops the export with `signal`; returns how the run ended.
+ */
+async function exportOnce(exportDir: string, ready: string, id: number, signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string }> {
+  const running = startGodwit(exportArgs(exportDir), { env: env() });
+  await waitForLine(running, ready);
+  await sql(DB, 'INSERT INTO items VALUES ($1, $2)', [id, `run ${id}`]);
+  await waitCaughtUp(exportDir);
+  running.child.kill(signal);
+  return running.done;
+}
+
 describe('a source with max_wal_senders = 1', () => {
   it('is exported live, and each restart resumes with the only WAL sender', async () => {
     const exportDir = newExportDir('sender-limit');
     const schema = await runGodwit(['export', 'schema', '--export-dir', exportDir, ...sourceArgs()], { env: env() });
     expect(schema.code).toBe(0);
 
-    const first = startGodwit(exportArgs(exportDir), { env: env() });
-    await waitForLine(first, 'streaming changes from replication slot');
-    await sql(DB, `INSERT INTO items VALUES (1001, 'first run')`);
-    await waitCaughtUp(exportDir);
-    first.child.kill('SIGKILL');
-    await first.done;
-
+    await exportOnce(exportDir, 'streaming changes from replication slot', 1001, 'SIGKILL');
     // Killed: the restart resumes (its walsender is the only one; the killed one's has ended or ends).
     await sql(DB, `INSERT INTO items VALUES (1002, 'while stopped')`);
-    const second = startGodwit(exportArgs(exportDir), { env: env() });
-    await waitForLine(second, 'resuming changes from replication slot');
-    await sql(DB, `INSERT INTO items VALUES (1003, 'second run')`);
-    await waitCaughtUp(exportDir);
-    second.child.kill('SIGTERM');
-    const stopped = await second.done;
-    expect(stopped.stderr).not.toContain('NO_FREE_WAL_SENDER');
-    expect(stopped.code).toBe(0);
-
+    const second = await exportOnce(exportDir, 'resuming changes from replication slot', 1003, 'SIGTERM');
+    expect(second.stderr).not.toContain('NO_FREE_WAL_SENDER');
+    expect(second.code).toBe(0);
     // Stopped gracefully: the same again.
-    const third = startGodwit(exportArgs(exportDir), { env: env() });
-    await waitForLine(third, 'resuming changes from replication slot');
-    await sql(DB, `INSERT INTO items VALUES (1004, 'third run')`);
-    await waitCaughtUp(exportDir);
-    third.child.kill('SIGTERM');
-    const r = await third.done;
-    expect(r.code).toBe(0);
+    const third = await exportOnce(exportDir, 'resuming changes from replication slot', 1004, 'SIGTERM');
+    expect(third.code).toBe(0);
 
     const events = await queued(exportDir);
     expect(events.map((event) => [event.vsn, event.op, event.newValues?.[0]])).toEqual([
