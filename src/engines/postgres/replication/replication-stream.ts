@@ -78,15 +78,17 @@ export interface ReplicationStreamStats {
   statusUpdatesSent: number;
   /** Date.now() of the last status update, 0 before the first. */
   lastStatusSentAt: number;
-  /** Bytes received and not yet delivered: bounded (about one socket read plus one message), whatever the backlog. */
+  /** Bytes received and not yet delivered: bounded (a few MB while the server is ahead, see copy-both-query.ts), whatever the backlog. */
   bufferedBytes: number;
+  /** Socket reads made while the server was ahead of the consumer (the backlog reading mode of copy-both-query.ts). */
+  backlogReads: number;
 }
 
 /** A live replication stream on a replication connection; create it with ReplicationConnection.startReplication(). */
 export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
   /** Relations and types described so far (the decoder's cache). */
   readonly decoder = new PgoutputDecoder();
-  private readonly stats_: Omit<ReplicationStreamStats, 'bufferedBytes'> = {
+  private readonly stats_: Omit<ReplicationStreamStats, 'bufferedBytes' | 'backlogReads'> = {
     xlogDataMessages: 0,
     keepalives: 0,
     keepaliveReplies: 0,
@@ -142,7 +144,7 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
 
   /** A snapshot of the counters. */
   get stats(): ReplicationStreamStats {
-    return { ...this.stats_, bufferedBytes: this.query.bufferedBytes };
+    return { ...this.stats_, bufferedBytes: this.query.bufferedBytes, backlogReads: this.query.backlogReads };
   }
 
   /**
