@@ -6,7 +6,7 @@
 // The bundle sits two folders below the package root, like every dist module, so paths made from
 // import.meta.url (package.json, bin/) stay right.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 await build({
@@ -27,6 +27,16 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
 });
+
+// The bundle must be pure ASCII: bin/godwit.js then reads it as Latin-1 (3 ms) instead of UTF-8 (20 ms
+// for 1.3 MB with Node 20), and V8 keeps it as a one-byte string. esbuild escapes non-ASCII characters
+// in strings and identifiers but copies comments as they are (one em dash in a package's comment made
+// the whole bundle a two-byte string); the rest are escaped here, which changes nothing a comment says
+// or a string holds (\u escapes mean the same in strings, templates, regular expressions and names).
+const bundleFile = 'dist/bundle/godwit.cjs';
+const NON_ASCII = /[\u0080-\uffff]/g;
+const text = readFileSync(bundleFile, 'utf8');
+writeFileSync(bundleFile, text.replace(NON_ASCII, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`));
 
 // The code caches of the bundle (bin/godwit.js): those of an earlier bundle go, and the CLI's start is
 // cached by running `godwit --help` (each command writes its own when it first ends well).
