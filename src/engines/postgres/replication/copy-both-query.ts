@@ -33,17 +33,15 @@ const GATHER_MS = 1;
 
 /**
  * A read of at least this many bytes means the server is ahead of the consumer: the kernel held that
- * much when Node read it (Node reads a socket 64 KB at a time and stops once its buffer holds
- * highWaterMark, 16 KB). While that lasts the socket is read with BACKLOG_HIGH_WATER_MARK and the
- * consumer is woken without the gather: with 16 KB, each wake-up moved at most ~80 KB, a timer
- * (>= 1 ms) apart, and a stream of wide rows ran at ~38 MB/s with both processes half idle (the
- * walsender waiting for the socket in WalSenderWriteData, the exporter for the timer); with 4 MB it
- * ran at ~80 MB/s (lab: 100,000 rows of 1.5 KB, capture 4.5 s -> 2.0 s). A stream the consumer keeps
- * up with (pgbench: ~20 KB a gather) stays in the calm mode, where the gather pays.
+ * much when Node read it (Node reads a socket 64 KB at a time and stops once its buffer holds 16 KB).
+ * After BACKLOG_READS such reads in a row, a waiting consumer is woken at once, without the gather,
+ * until a read finds less: each gather moved at most ~80 KB a timer (>= 1 ms) apart, and a stream of
+ * wide rows ran at ~38 MB/s with both processes half idle (the walsender waiting for the socket in
+ * WalSenderWriteData, the exporter for the timer); without it, ~80 MB/s (lab: 100,000 rows of 1.5 KB,
+ * capture 4.1-4.3 s -> 1.7-2.1 s). A stream the consumer keeps up with (pgbench: ~36 KB a read on
+ * average, a few big ones here and there) keeps the gather, which pays there.
  */
 const BACKLOG_READ_BYTES = 64 * 1024;
-const BACKLOG_HIGH_WATER_MARK = 4 * 1024 * 1024;
-/** Big reads in a row that start the backlog mode (a pgbench stream has a few, here and there). */
 const BACKLOG_READS = 3;
 
 /** What readFrame() returns when no CopyData body is available yet: call waitForData() and try again. */
@@ -103,9 +101,8 @@ export class CopyBothQuery implements pg.Submittable {
   private waiter: (() => void) | undefined;
   /** The timer that wakes a waiting consumer once the bytes that woke it had GATHER_MS to gather. */
   private gathering: NodeJS.Timeout | undefined;
-  /** True while the server is ahead (see BACKLOG_READ_BYTES); the socket's own highWaterMark is kept in calmHighWaterMark. */
+  /** True while the server is ahead (see BACKLOG_READ_BYTES): a waiting consumer is woken without the gather. */
   private backlog = false;
-  private calmHighWaterMark = 0;
   /** Reads of at least BACKLOG_READ_BYTES in a row. */
   private bigReads = 0;
   /** Socket reads made in the backlog mode (stats, tests). */
@@ -161,20 +158,11 @@ export class CopyBothQuery implements pg.Submittable {
    * big ones in a row (BACKLOG_READ_BYTES) start the backlog mode, a smaller one ends it.
    */
   private followPace(bytes: number): void {
-    this.bigReads = bytes >= BACKLOG_READ_BYTES ? this.bigReads + 1 : 0;
-    const backlog = this.bigReads >= BACKLOG_READS || (this.backlog && this.bigReads > 0);
     if (this.backlog) this.backlogReads += 1;
-    if (backlog === this.backlog) return;
-    this.backlog = backlog;
-    const state = (this.socket as { _readableState?: { highWaterMark?: unknown } } | undefined)?._readableState;
-    if (state === undefined || typeof state.highWaterMark !== 'number') return;
-    if (backlog) {
-      this.calmHighWaterMark = state.highWaterMark;
-      state.highWaterMark = Math.max(state.highWaterMark, BACKLOG_HIGH_WATER_MARK);
-    } else if (this.calmHighWaterMark > 0) {
-      state.highWaterMark = this.calmHighWaterMark;
-    }
+    this.bigReads = bytes >= BACKLOG_READ_BYTES ? this.bigReads + 1 : 0;
+    this.backlog = this.bigReads >= BACKLOG_READS || (this.backlog && this.bigReads > 0);
   }
+
 
   /** Resolves GATHER_MS after the socket has more bytes, at once when the copy ended or failed, or after `timeoutMs`. */
   waitForData(timeoutMs: number): Promise<void> {

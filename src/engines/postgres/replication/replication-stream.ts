@@ -78,7 +78,7 @@ export interface ReplicationStreamStats {
   statusUpdatesSent: number;
   /** Date.now() of the last status update, 0 before the first. */
   lastStatusSentAt: number;
-  /** Bytes received and not yet delivered: bounded (a few MB while the server is ahead, see copy-both-query.ts), whatever the backlog. */
+  /** Bytes received and not yet delivered: bounded (about one socket read plus one message), whatever the backlog. */
   bufferedBytes: number;
   /** Socket reads made while the server was ahead of the consumer (the backlog reading mode of copy-both-query.ts). */
   backlogReads: number;
