@@ -48,6 +48,19 @@ describe('COPY text of an insert step', () => {
     expect(copies.map((copy) => copy.data.toString('utf8').split('\n').length - 1)).toEqual([COPY_MAX_ROWS, COPY_MAX_ROWS, 7]);
     expect(copies.flatMap((copy) => copy.data.toString('utf8').trimEnd().split('\n'))).toEqual(rows.map((row) => row[0]));
   });
+
+  it('writes rows of any size: long Unicode values come out whole, in a part bigger than its buffer, and the next step after it', () => {
+    const t = table({ a: {}, b: {} });
+    const long = (i: number): string => `${i}:${'✈'.repeat(100_000)}\t${'é'.repeat(i)}`;
+    const rows = Array.from({ length: COPY_MIN_ROWS }, (_, i): (string | null)[] => [String(i), long(i)]);
+    const [big] = copiesOfStep({ kind: 'insert', table: t, columns: ['a', 'b'], rows }) ?? [];
+    const lines = big?.data.toString('utf8').split('\n') ?? [];
+    expect(lines).toHaveLength(COPY_MIN_ROWS + 1);
+    for (let i = 0; i < COPY_MIN_ROWS; i++) expect(lines[i]).toBe(`${i}\t${long(i).replace('\t', '\\t')}`);
+    const small = Array.from({ length: COPY_MIN_ROWS }, (_, i): (string | null)[] => [String(i), i % 2 === 0 ? null : 'x']);
+    const [after] = copiesOfStep({ kind: 'insert', table: t, columns: ['a', 'b'], rows: small }) ?? [];
+    expect(after?.data.toString('utf8')).toBe(small.map(([a, b]) => `${a}\t${b ?? '\\N'}\n`).join(''));
+  });
 });
 
 describe('inserts applied by COPY on a PostgreSQL 17 target', () => {
