@@ -7,7 +7,7 @@
 import type { ChangeEvent } from '../core/change-event.js';
 import type { Logger } from '../core/logger.js';
 import { withSession, type LoaderSessions } from '../engines/loader-sessions.js';
-import { copiesOfStep } from './apply-copy.js';
+import { CopyArena, copiesOfStep } from './apply-copy.js';
 import { stepScript } from './apply-sql.js';
 import type { ApplyCounters, EventTally } from './apply-progress.js';
 import { runApplyTransaction, type ApplyRetry, type ScriptPart } from './apply-transaction.js';
@@ -41,6 +41,8 @@ export interface ChannelContext {
 /** A channel's queue and worker; see the file comment. */
 export class ApplyChannel {
   private readonly queue: ChangeEvent[] = [];
+  /** The COPY bytes of the transaction being applied (apply-copy.ts), reused by the next one. */
+  private readonly copyArena = new CopyArena();
   private running: Promise<void> | undefined;
   private advanceWanted = false;
   private waiters: (() => void)[] = [];
@@ -166,8 +168,10 @@ export class ApplyChannel {
     if (!this.context.sessions.copyInTransactions) return [bookkeeping, ...steps.flatMap(stepScript)].join(';\n');
     const parts: ScriptPart[] = [];
     let texts = [bookkeeping];
+    // The previous transaction is over (commit waits for it): its COPY bytes are no longer needed.
+    this.copyArena.reset();
     for (const step of steps) {
-      const copies = copiesOfStep(step);
+      const copies = copiesOfStep(step, this.copyArena);
       if (copies === undefined) {
         appendAll(texts, stepScript(step));
         continue;

@@ -39,44 +39,57 @@ export interface CopyPart {
 
 /**
  * The step as COPYs of at most COPY_MAX_ROWS rows each when it is an insert of at least COPY_MIN_ROWS
- * rows with columns; undefined otherwise.
+ * rows with columns; undefined otherwise. Their bytes are written into `arena` (a fresh one by default).
  */
-export function copiesOfStep(step: PlanStep): CopyPart[] | undefined {
+export function copiesOfStep(step: PlanStep, arena: CopyArena = new CopyArena()): CopyPart[] | undefined {
   if (step.kind !== 'insert' || step.columns.length === 0 || step.rows.length < COPY_MIN_ROWS) return undefined;
   const { padded, copySql } = copyShape(step.table, step.columns);
   const parts: CopyPart[] = [];
   for (let from = 0; from < step.rows.length; from += COPY_MAX_ROWS) {
-    const length = copyRows(step.rows, from, Math.min(step.rows.length, from + COPY_MAX_ROWS), padded);
-    // allocUnsafe and copy: a memcpy (Buffer.from of a Buffer copies 4 times slower in Node 20).
-    const data = Buffer.allocUnsafe(length);
-    scratch.copy(data, 0, 0, length);
-    parts.push({ copySql, data });
+    parts.push({ copySql, data: copyRows(arena, step.rows, from, Math.min(step.rows.length, from + COPY_MAX_ROWS), padded) });
   }
-  if (scratch.length > SCRATCH_KEPT_BYTES) scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   return parts;
 }
 
 /**
- * Where copyRows writes the COPY text, grown as rows need; each part's bytes are then copied out of it
- * (one memcpy). Writing each value into bytes costs less than joining the values into one string and
- * encoding that: 250 rows of 1.5 KB took 0.2 ms instead of 2.8 ms (V8 flattens the joined string,
- * then encodes it character by character), and a stream of wide rows spent 40 % of the importer's time
- * there (lab, 100,000 rows of 1.5 KB). Past SCRATCH_KEPT_BYTES (a part of huge rows) it starts over.
+ * Memory for the COPY text of one channel's transactions, written value by value and used again by
+ * the next transaction. Writing each value into bytes costs less than joining the values into one
+ * string and encoding that (250 rows of 1.5 KB: 0.2 ms instead of 2.8 ms: V8 flattens the joined
+ * string, then encodes it character by character); and fresh memory for every COPY cost the importer
+ * as much again (page faults and collections of its external memory: a fifth of the importer's CPU
+ * for 100,000 rows of 1.5 KB in the lab). The parts handed out are views of the arena: they must be
+ * sent before reset() (a channel resets it when it plans its next transaction, the last one being
+ * over). Past ARENA_KEPT_BYTES (huge rows) a reset starts again small.
  */
-const SCRATCH_BYTES = 1024 * 1024;
-const SCRATCH_KEPT_BYTES = 16 * 1024 * 1024;
-let scratch: FastBuffer = Buffer.allocUnsafe(SCRATCH_BYTES);
+export class CopyArena {
+  /** Where the next part starts. */
+  used = 0;
+  buffer: FastBuffer = Buffer.allocUnsafe(ARENA_BYTES);
 
-/** Makes room for `bytes` more bytes after the first `used` of scratch. */
-function ensureScratch(used: number, bytes: number): FastBuffer {
-  if (used + bytes <= scratch.length) return scratch;
-  const grown: FastBuffer = Buffer.allocUnsafe(Math.max(scratch.length * 2, used + bytes));
-  scratch.copy(grown, 0, 0, used);
-  scratch = grown;
-  return grown;
+  /** Makes the whole arena free again: the parts handed out before are no longer needed. */
+  reset(): void {
+    this.used = 0;
+    if (this.buffer.length > ARENA_KEPT_BYTES) this.buffer = Buffer.allocUnsafe(ARENA_BYTES);
+  }
+
+  /**
+   * Moves the part being written (from `used` to `at`) into a new buffer with room for `bytes` more;
+   * returns where it now ends. The parts handed out before keep the old buffer.
+   */
+  grow(at: number, bytes: number): number {
+    const length = at - this.used;
+    const grown: FastBuffer = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, length + bytes + ARENA_BYTES));
+    this.buffer.copy(grown, 0, this.used, at);
+    this.buffer = grown;
+    this.used = 0;
+    return length;
+  }
 }
 
-/** Writes `text` as UTF-8 at `at` of scratch (room was ensured); returns the byte count. */
+const ARENA_BYTES = 1024 * 1024;
+const ARENA_KEPT_BYTES = 32 * 1024 * 1024;
+
+/** Writes `text` as UTF-8 at `at` of `buffer` (room was ensured); returns the byte count. */
 function writeUtf8(buffer: FastBuffer, text: string, at: number): number {
   return buffer.utf8Write !== undefined ? buffer.utf8Write(text, at, buffer.length - at) : buffer.write(text, at, 'utf8');
 }
@@ -87,33 +100,42 @@ const BACKSLASH = 0x5c;
 const CAPITAL_N = 0x4e;
 
 /**
- * Writes the rows [from, to) in COPY text format at the start of scratch; returns their length in
- * bytes. A function of its own, ending with its loop: V8 compiles a long loop while it runs (on-stack
- * replacement), before the code after it ever ran, and that code then threw the compiled loop away at
- * every call (43 deoptimizations in one catch-up when the Buffer was made here).
+ * The rows [from, to) in COPY text format, written into the arena. A function of its own, ending with
+ * its loop: V8 compiles a long loop while it runs (on-stack replacement), before the code after it
+ * ever ran, and that code then threw the compiled loop away at every call (43 deoptimizations in one
+ * catch-up when the Buffer was made here).
  */
-function copyRows(rows: readonly (readonly SqlValue[])[], from: number, to: number, padded: readonly boolean[]): number {
+function copyRows(arena: CopyArena, rows: readonly (readonly SqlValue[])[], from: number, to: number, padded: readonly boolean[]): Buffer {
   const width = padded.length;
-  let buffer = scratch;
-  let at = 0;
+  let buffer = arena.buffer;
+  let at = arena.used;
   for (let r = from; r < to; r++) {
     const row = rows[r] as readonly SqlValue[];
     for (let c = 0; c < width; c++) {
       const value = row[c] ?? null;
       if (value === null) {
-        buffer = ensureScratch(at, 3);
+        if (at + 3 > buffer.length) {
+          at = arena.grow(at, 3);
+          buffer = arena.buffer;
+        }
         buffer[at++] = BACKSLASH;
         buffer[at++] = CAPITAL_N;
       } else {
         const text = copyText(value, padded[c] === true);
         // UTF-8 takes at most 3 bytes per UTF-16 unit; one more for the separator.
-        buffer = ensureScratch(at, text.length * 3 + 1);
+        const room = text.length * 3 + 1;
+        if (at + room > buffer.length) {
+          at = arena.grow(at, room);
+          buffer = arena.buffer;
+        }
         at += writeUtf8(buffer, text, at);
       }
       buffer[at++] = c === width - 1 ? NEWLINE : TAB;
     }
   }
-  return at;
+  const part = buffer.subarray(arena.used, at);
+  arena.used = at;
+  return part;
 }
 
 /** What a COPY of one column list needs besides its rows. */

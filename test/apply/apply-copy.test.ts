@@ -3,7 +3,7 @@
 // arrays, character(n)), the COPY commits with the channel's bookkeeping and not before, and a
 // failed COPY rolls back the whole transaction.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COPY_MAX_ROWS, COPY_MIN_ROWS, copiesOfStep } from '../../src/apply/apply-copy.js';
+import { COPY_MAX_ROWS, COPY_MIN_ROWS, CopyArena, copiesOfStep } from '../../src/apply/apply-copy.js';
 import { runApplyTransaction } from '../../src/apply/apply-transaction.js';
 import { advanceChannelScript, rebaseChannels } from '../../src/apply/channel-bookkeeping.js';
 import { ensureBookkeepingSchema } from '../../src/engines/bookkeeping-schema.js';
@@ -60,6 +60,30 @@ describe('COPY text of an insert step', () => {
     const small = Array.from({ length: COPY_MIN_ROWS }, (_, i): (string | null)[] => [String(i), i % 2 === 0 ? null : 'x']);
     const [after] = copiesOfStep({ kind: 'insert', table: t, columns: ['a', 'b'], rows: small }) ?? [];
     expect(after?.data.toString('utf8')).toBe(small.map(([a, b]) => `${a}\t${b ?? '\\N'}\n`).join(''));
+  });
+});
+
+describe('the COPY arena of a channel', () => {
+  const t = table({ a: {}, b: {} });
+  const step = (count: number, value: (i: number) => string): PlanStep => ({ kind: 'insert', table: t, columns: ['a', 'b'], rows: Array.from({ length: count }, (_, i) => [String(i), value(i)]) });
+  const text = (count: number, value: (i: number) => string): string => Array.from({ length: count }, (_, i) => `${i}\t${value(i)}\n`).join('');
+
+  it('keeps every part of a transaction intact while later parts outgrow it, and reuses its memory after a reset', () => {
+    const arena = new CopyArena();
+    const small = (i: number): string => `s${i}`;
+    const wide = (i: number): string => `${'w'.repeat(40_000)}${i}`;
+    const [first] = copiesOfStep(step(COPY_MIN_ROWS, small), arena) ?? [];
+    const bigParts = copiesOfStep(step(COPY_MAX_ROWS + 1, wide), arena) ?? [];
+    const [last] = copiesOfStep(step(COPY_MIN_ROWS, small), arena) ?? [];
+    expect(first?.data.toString('utf8')).toBe(text(COPY_MIN_ROWS, small));
+    expect(Buffer.concat(bigParts.map((part) => part.data)).toString('utf8')).toBe(text(COPY_MAX_ROWS + 1, wide));
+    expect(last?.data.toString('utf8')).toBe(text(COPY_MIN_ROWS, small));
+    // The next transaction writes where the last one's parts were: no new memory.
+    const before = last?.data.buffer;
+    arena.reset();
+    const [again] = copiesOfStep(step(COPY_MIN_ROWS, (i) => `again${i}`), arena) ?? [];
+    expect(again?.data.buffer === before).toBe(true);
+    expect(again?.data.toString('utf8')).toBe(text(COPY_MIN_ROWS, (i) => `again${i}`));
   });
 });
 
