@@ -67,7 +67,7 @@ cachedData ??= readCache(buildCache);
 // The bundle is pure ASCII (scripts/bundle.mjs): read as Latin-1, which Node 20 does 7 times faster
 // than UTF-8 for its 1.3 MB (a copy not built that way is read as UTF-8).
 const bundleBytes = readFileSync(bundle);
-const bundleText = isAscii(bundleBytes) ? bundleBytes.latin1Slice(0, bundleBytes.length) : bundleBytes.toString('utf8');
+const bundleText = isAscii(bundleBytes) ? bundleBytes.toString('latin1') : bundleBytes.toString('utf8');
 // The CommonJS wrapper on a line of its own, so the bundle's line numbers stay as they are.
 const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {\n${bundleText}\n})`, {
   filename: bundle,

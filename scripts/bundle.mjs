@@ -31,8 +31,7 @@ await build({
 // The bundle must be pure ASCII: bin/godwit.js then reads it as Latin-1 (3 ms) instead of UTF-8 (20 ms
 // for 1.3 MB with Node 20), and V8 keeps it as a one-byte string. esbuild escapes non-ASCII characters
 // in strings and identifiers but copies comments as they are (one em dash in a package's comment made
-// the whole bundle a two-byte string); the rest are escaped here, which changes nothing a comment says
-// or a string holds (\u escapes mean the same in strings, templates, regular expressions and names).
+// the whole bundle a two-byte string); those are escaped here (a \u escape in a comment is only text).
 const bundleFile = 'dist/bundle/godwit.cjs';
 const NON_ASCII = /[\u0080-\uffff]/g;
 const text = readFileSync(bundleFile, 'utf8');

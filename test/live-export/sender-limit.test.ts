@@ -5,38 +5,31 @@
 // readiness checks (export-data-from-source.live.ts), so the checks may count that session among the
 // running senders; they must not refuse the export for the sender it holds itself.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openQueueReader } from '../../src/capture/queue/segment-reader.js';
 import type { ChangeEvent } from '../../src/core/change-event.js';
-import { startEmbeddedServer, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
+import type { EmbeddedServer } from '../../src/embedded/embedded-server.js';
 import { getLiveExport } from '../../src/state/live-export-store.js';
 import { openStore } from '../../src/state/store.js';
+import { startPrivateServer, type PrivateServer } from '../harness/private-server.js';
 import { runGodwit, startGodwit, type RunningGodwit } from '../helpers/run-godwit.js';
 import { newExportDir, waitFor } from '../snapshot-export/helpers.js';
 
-let baseDir: string | undefined;
+let own: PrivateServer | undefined;
 let server: EmbeddedServer | undefined;
 const DB = 'app';
 
 beforeAll(async () => {
-  baseDir = await mkdtemp(join(tmpdir(), 'godwit-sender-limit-'));
-  server = await startEmbeddedServer({
-    major: 15,
-    baseDir,
-    fsync: false,
-    settings: { wal_level: 'logical', max_wal_senders: 1, max_replication_slots: 2, max_connections: 20 },
-  });
+  own = await startPrivateServer('sender-limit', { wal_level: 'logical', max_wal_senders: 1, max_replication_slots: 2 });
+  server = own.server;
   await sql('postgres', `CREATE DATABASE ${DB}`);
   await sql(DB, 'CREATE TABLE items (id int PRIMARY KEY, note text NOT NULL); INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 500) g');
 }, 120_000);
 
 afterAll(async () => {
-  await server?.stop();
-  if (baseDir !== undefined) await rm(baseDir, { recursive: true, force: true });
+  await own?.remove();
 });
 
 async function sql<R extends pg.QueryResultRow = Record<string, unknown>>(database: string, text: string, values: unknown[] = []): Promise<R[]> {

@@ -2,45 +2,31 @@
 // one must stay logical): wal_level = replica, max_replication_slots = 1 with that slot taken,
 // max_wal_senders = 1, max_slot_wal_keep_size = 1GB. PostgreSQL confirms each blocker.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseSettings } from '../../src/core/database-settings.js';
 import { NotReadyError } from '../../src/core/errors.js';
-import { startEmbeddedServer, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
+import type { EmbeddedServer } from '../../src/embedded/embedded-server.js';
 import { databaseSettings } from '../harness/index.js';
+import { startPrivateServer, type PrivateServer } from '../harness/private-server.js';
 import { assertCaptureReady, renderReadinessReport, withoutFinding } from '../../src/engines/capture-readiness.js';
 import { checkPostgresCaptureReadiness } from '../../src/engines/postgres/readiness/check-readiness.js';
 import { ReplicationConnection } from '../../src/engines/postgres/replication/index.js';
 import { parseServerInfo } from '../../src/engines/postgres/server-info.js';
 import { blockerCodes, checkReadiness, findingsOf, oneFinding, publicTables, rejection } from './helpers.js';
 
-let baseDir: string | undefined;
+let own: PrivateServer | undefined;
 let server: EmbeddedServer | undefined;
 
 beforeAll(async () => {
-  baseDir = await mkdtemp(join(tmpdir(), 'godwit-readiness-'));
-  server = await startEmbeddedServer({
-    major: 15,
-    baseDir,
-    fsync: false,
-    settings: {
-      wal_level: 'replica',
-      max_replication_slots: 1,
-      max_wal_senders: 1,
-      max_slot_wal_keep_size: '1GB',
-      max_connections: 20,
-    },
-  });
+  own = await startPrivateServer('readiness', { wal_level: 'replica', max_replication_slots: 1, max_wal_senders: 1, max_slot_wal_keep_size: '1GB' });
+  server = own.server;
   await sql('CREATE TABLE items (id int PRIMARY KEY, note text)');
   await sql(`SELECT pg_create_physical_replication_slot('taken_slot')`);
 }, 120_000);
 
 afterAll(async () => {
-  await server?.stop();
-  if (baseDir) await rm(baseDir, { recursive: true, force: true });
+  await own?.remove();
 });
 
 function settings(): DatabaseSettings {

@@ -2,36 +2,28 @@
 // Needs max_slot_wal_keep_size, a server-wide setting, so this file starts its own PostgreSQL 15
 // rather than changing the shared one.
 
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseSettings } from '../../src/core/database-settings.js';
-import { startEmbeddedServer, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
+import type { EmbeddedServer } from '../../src/embedded/embedded-server.js';
 import { databaseSettings } from '../harness/index.js';
+import { startPrivateServer, type PrivateServer } from '../harness/private-server.js';
 import { startReplicationCommand } from '../../src/engines/postgres/replication/replication-commands.js';
 import { toReplicationError } from '../../src/engines/postgres/replication/replication-errors.js';
 import { ReplicationConnection, ReplicationError } from '../../src/engines/postgres/replication/index.js';
 
-let baseDir: string;
+let own: PrivateServer | undefined;
 let server: EmbeddedServer | undefined;
 const connections: ReplicationConnection[] = [];
 
 beforeAll(async () => {
-  baseDir = await mkdtemp(join(tmpdir(), 'godwit-slot-lost-'));
-  server = await startEmbeddedServer({
-    major: 15,
-    baseDir,
-    fsync: false,
-    settings: { max_slot_wal_keep_size: '1MB', wal_keep_size: 0, max_connections: 20 },
-  });
+  own = await startPrivateServer('slot-lost', { max_slot_wal_keep_size: '1MB', wal_keep_size: 0 });
+  server = own.server;
 }, 120_000);
 
 afterAll(async () => {
   for (const connection of connections) await connection.close();
-  await server?.stop();
-  if (baseDir) await rm(baseDir, { recursive: true, force: true });
+  await own?.remove();
 });
 
 function settings(): DatabaseSettings {

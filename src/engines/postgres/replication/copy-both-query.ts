@@ -160,9 +160,8 @@ export class CopyBothQuery implements pg.Submittable {
   private followPace(bytes: number): void {
     if (this.backlog) this.backlogReads += 1;
     this.bigReads = bytes >= BACKLOG_READ_BYTES ? this.bigReads + 1 : 0;
-    this.backlog = this.bigReads >= BACKLOG_READS || (this.backlog && this.bigReads > 0);
+    this.backlog = this.bigReads >= (this.backlog ? 1 : BACKLOG_READS);
   }
-
 
   /** Resolves GATHER_MS after the socket has more bytes, at once when the copy ended or failed, or after `timeoutMs`. */
   waitForData(timeoutMs: number): Promise<void> {
