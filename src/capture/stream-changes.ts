@@ -8,13 +8,14 @@
 
 import type { QueueStream } from '../core/change-event.js';
 import type { DatabaseSettings } from '../core/database-settings.js';
-import { describeError } from '../core/errors.js';
+import { ConnectionError, describeError } from '../core/errors.js';
 import { quoteIdent } from '../core/identifiers.js';
 import type { Logger } from '../core/logger.js';
 import { directionWords, type CutoverDirection } from '../cutover/cutover-states.js';
 import { ExportCutover } from '../cutover/export-cutover.js';
 import type { DatabaseConnection } from '../engines/postgres/connect.js';
 import type { SourceSequence } from '../engines/source-catalog.js';
+import { isTransient } from '../engines/postgres/connection-errors.js';
 import { ReplicationConnection, ReplicationError } from '../engines/postgres/replication/index.js';
 import { addExportedChangeCounts } from '../state/exported-counts-store.js';
 import { getQueueStreamHead } from '../state/queue-store.js';
@@ -65,6 +66,8 @@ export async function streamChanges(options: StreamChangesOptions, cutover: Expo
   timer.unref();
   let failures = 0;
   let markerReached = false;
+  /** True once this run streamed: a server that went away after that is waited for (resumable). */
+  let streamed = false;
   cutover.watch();
   let opened = options.firstConnection;
   try {
@@ -82,6 +85,7 @@ export async function streamChanges(options: StreamChangesOptions, cutover: Expo
           protocolVersion: 1,
         });
         failures = 0;
+        streamed = true;
         const result = await runCapture({
           stream,
           queue: writer,
@@ -99,14 +103,19 @@ export async function streamChanges(options: StreamChangesOptions, cutover: Expo
         }
         logger.warn('the replication stream ended; reconnecting');
       } catch (error) {
-        if (!(error instanceof ReplicationError && error.resumable) || signal.aborted) {
-          if (signal.aborted && error instanceof ReplicationError && error.resumable) break;
+        // A server that restarts refuses connections, then says it is starting up (57P03) for as long
+        // as its recovery takes: longer than one connect's few attempts on a busy machine. After this
+        // run streamed, such failures are waited out like a broken stream; before, they are reported.
+        const resumable = (error instanceof ReplicationError && error.resumable) || (streamed && error instanceof ConnectionError && isTransient(error.cause));
+        if (!resumable || signal.aborted) {
+          if (signal.aborted && resumable) break;
           throw error;
         }
         failures += 1;
         if (failures > 100) throw error;
         const wait = Math.min(5_000, 100 * 2 ** Math.min(failures, 6));
-        logger.info(`replication ${error.reason} (${describeError(error)}); reconnecting in ${wait} ms`);
+        const reason = error instanceof ReplicationError ? `replication ${error.reason}` : 'the server is not reachable';
+        logger.info(`${reason} (${describeError(error)}); reconnecting in ${wait} ms`);
         await sleep(wait, signal);
       } finally {
         await connection?.close();
