@@ -1,7 +1,8 @@
 // Connections cut between godwit and each server (issue 7, fault injection): the live migration runs
 // through TCP proxies that reset every connection several times while changes stream and a workload
-// writes to the source, and refuse new connections for a few seconds. The exporter and the importer
-// must reconnect and continue (never exit), and after the cutover the target must be identical.
+// writes to the source, refuse new connections for a few seconds, and answer them for eight seconds as
+// servers in crash recovery do (57P03). The exporter and the importer must reconnect and continue
+// (never exit), and after the cutover the target must be identical.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +82,18 @@ describe('connections cut by the network', () => {
       for (const r of [exporter, importer]) {
         if (r.child.exitCode !== null) throw new Error(`a godwit process exited (${r.child.exitCode}) after a cut:\n${(await r.done).stderr.slice(-3000)}`);
       }
+    }
+    // Both servers in crash recovery for longer than one connect's attempts (about 3.5 s): every new
+    // connection gets FATAL 57P03, as from a server replaying a long WAL. The processes wait it out.
+    sourceProxy.startingUp(true);
+    targetProxy.startingUp(true);
+    cuts += sourceProxy.cutAll() + targetProxy.cutAll();
+    await sleep(8_000);
+    sourceProxy.startingUp(false);
+    targetProxy.startingUp(false);
+    await sleep(1_500);
+    for (const r of [exporter, importer]) {
+      if (r.child.exitCode !== null) throw new Error(`a godwit process exited (${r.child.exitCode}) while a server was starting up:\n${(await r.done).stderr.slice(-3000)}`);
     }
     expect(cuts).toBeGreaterThanOrEqual(6);
     stop.now = true;
