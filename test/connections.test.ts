@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseSettings } from '../src/core/database-settings.js';
 import { ConnectionError } from '../src/core/errors.js';
 import { findFreePort } from '../src/embedded/free-port.js';
-import { connect, createPool, type ConnectOptions, type DatabaseConnection } from '../src/engines/postgres/connect.js';
+import { connect, poolFrom, type ConnectOptions, type DatabaseConnection } from '../src/engines/postgres/connect.js';
 import { assertServerVersion, formatVersionNum, parseServerInfo } from '../src/engines/postgres/server-info.js';
 import {
   capturingLogger,
@@ -105,12 +105,12 @@ describe('successful connections', () => {
     });
   });
 
-  it('creates a pool with the settings one connection proved', async () => {
-    const { pool, server, encrypted } = await createPool(databaseSettings(source, sourceDb, { sslMode: 'prefer' }), {
-      applicationName: APP,
-      max: 3,
-    });
+  it('creates a pool with the settings one connection proved, without logging in again', async () => {
+    const connection = await connect(databaseSettings(source, sourceDb, { sslMode: 'prefer' }), { applicationName: APP });
+    await connection.client.end();
+    const { pool, server, encrypted } = poolFrom(connection, { applicationName: APP, max: 3 });
     try {
+      expect(pool.totalCount).toBe(0);
       const results = await Promise.all([1, 2, 3].map(() => pool.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')));
       expect(results.map((result) => result.rows[0])).toEqual([{ ssl: true }, { ssl: true }, { ssl: true }]);
       expect(server.major).toBe(15);
@@ -118,6 +118,18 @@ describe('successful connections', () => {
     } finally {
       await pool.end();
     }
+  });
+
+  it('a pool made from a replication connection runs SQL', async () => {
+    await withConnection(databaseSettings(target, targetDb), { replication: 'database' }, async (connection) => {
+      const { pool } = poolFrom(connection, { applicationName: APP, max: 1 });
+      try {
+        const { rows } = await pool.query<{ kind: string }>("SELECT backend_type AS kind FROM pg_stat_activity WHERE pid = pg_backend_pid()");
+        expect(rows[0]?.kind).toBe('client backend');
+      } finally {
+        await pool.end();
+      }
+    });
   });
 });
 

@@ -8,7 +8,7 @@
 import { NotReadyError } from '../../core/errors.js';
 import { reverseStreamObjects, REVERSE_STREAM } from '../../capture/reverse-export.js';
 import { SOURCE_IMPORTER } from '../../apply/live-import.js';
-import { createPool } from '../../engines/postgres/connect.js';
+import { poolFrom } from '../../engines/postgres/connect.js';
 import { listFiringObjects, maySetReplicaRole, type FiringObject } from '../../engines/postgres/replica-role-guard.js';
 import { postgresLoaderSessions } from '../../engines/postgres/snapshot/loader-sessions.js';
 import { listSnapshotTables } from '../../state/snapshot-store.js';
@@ -37,7 +37,7 @@ export async function run(context: CommandContext): Promise<void> {
     await connection.client.end();
   }
 
-  const { pool, server } = await createPool(source, { applicationName: `godwit ${context.name}`, logger, max: channels + 1 });
+  const { pool, server } = poolFrom(connection, { applicationName: `godwit ${context.name}`, logger, max: channels + 1 });
   const sessions = postgresLoaderSessions(pool, channels + 1, { user: source.user, database: source.database }, { replicaRole, isYugabyte: server.isYugabyte });
   store.setPhaseStatus(PHASE, 'running', 'applying the fall-back stream');
   try {

@@ -1,7 +1,7 @@
 // What `godwit import data to target` does (loaded only when it runs): honour --start-clean on the
 // target, then load the snapshot in parallel batches and report what was loaded.
 import { UsageError } from '../../core/errors.js';
-import { createPool } from '../../engines/postgres/connect.js';
+import { poolFrom } from '../../engines/postgres/connect.js';
 import type { ImportDataSummary } from '../../snapshot/import/import-data.js';
 import { IMPORT_DATA_PHASE } from '../../snapshot/import/import-phase.js';
 import { startCleanImport, tablesToTruncate } from '../../snapshot/import/import-start-clean.js';
@@ -62,7 +62,7 @@ export async function run(context: CommandContext): Promise<void> {
   } else {
     // The snapshot pipeline (and its SQL parser) is loaded only when this part runs.
     const { DEFAULT_BATCH_BYTES, importSnapshotData } = await (snapshotPipeline ?? import('../../snapshot/import/import-data.js'));
-    const { pool } = await createPool(target, { applicationName: `godwit ${context.name}`, logger, max: parallelJobs + 1 });
+    const { pool } = poolFrom(connection, { applicationName: `godwit ${context.name}`, logger, max: parallelJobs + 1 });
     const sessions = postgresLoaderSessions(pool, parallelJobs, { user: target.user, database: target.database });
     const progress = terminal.fancyOutput
       ? terminalProgress({ print: (line) => terminal.print(line), stream: process.stdout }, logger)
@@ -107,7 +107,7 @@ export async function run(context: CommandContext): Promise<void> {
   const { TARGET_IMPORTER } = await import('../../apply/live-import.js');
   const { runLiveApply } = await import('./live-apply.run.js');
   const channels = parallelJobs;
-  const apply = await createPool(target, { applicationName: `godwit ${context.name}`, logger, max: channels + 1 });
+  const apply = poolFrom(connection, { applicationName: `godwit ${context.name}`, logger, max: channels + 1 });
   const applySessions = postgresLoaderSessions(apply.pool, channels + 1, { user: target.user, database: target.database }, { isYugabyte: apply.server.isYugabyte });
   let cutover;
   try {

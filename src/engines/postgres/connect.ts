@@ -62,6 +62,8 @@ export interface DatabaseConnection {
   settings: DatabaseSettings;
   /** True when the connection is TLS-encrypted. */
   encrypted: boolean;
+  /** The driver settings that logged in (TLS choice and password included): poolFrom opens more without probing again. */
+  clientConfig: pg.ClientConfig;
 }
 
 /** A pool for parallel work, made only after one connection proved the settings. */
@@ -83,15 +85,17 @@ export async function connect(settings: DatabaseSettings, options: ConnectOption
   return connection;
 }
 
-/** A pg.Pool with the settings (TLS choice, password) that one real connection just proved. */
-export async function createPool(
-  settings: DatabaseSettings,
-  options: ConnectOptions & { max?: number },
-): Promise<DatabasePool> {
-  const { connection, config } = await establish(settings, options);
-  await connection.client.end();
+/**
+ * A pool with the settings a connection already proved, without another login to prove them: every
+ * login costs both sides a few milliseconds of CPU (SCRAM, a new backend), and an importer restarted
+ * after a backlog has nothing else to do yet. The connection stays the caller's to use or end.
+ */
+export function poolFrom(connection: DatabaseConnection, options: ConnectOptions & { max?: number }): DatabasePool {
+  const { settings } = connection;
+  // Never a replication session: a pool's connections run SQL.
+  const { replication: _replication, ...config } = connection.clientConfig as pg.ClientConfig & { replication?: string };
   const logger = options.logger ?? silentLogger;
-  const pool = new pg.Pool({ ...config, max: options.max ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000 });
+  const pool = new pg.Pool({ ...config, application_name: options.applicationName, max: options.max ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000 });
   pool.on('error', (error) => logger.warn(`An idle connection to the ${serverPlace(settings)} failed: ${error.message}`));
   // A client checked out of the pool has no pool listener: a server that goes away between two of its
   // queries (a crash, a restart, a cut connection) would raise an unhandled 'error' and end the process.
@@ -129,7 +133,7 @@ async function establish(
       client.on('error', (error) => logger.warn(`The connection to the ${serverPlace(settings)} failed: ${error.message}`));
       const encrypted = config.ssl !== false;
       logger.debug(`Connected to the ${serverPlace(settings)} (${server.versionString}${encrypted ? ', TLS' : ''}).`);
-      return { connection: { client, server, settings: { ...settings, password }, encrypted }, config };
+      return { connection: { client, server, settings: { ...settings, password }, encrypted, clientConfig: config }, config };
     } catch (error) {
       if (error instanceof PasswordNeededError && !prompted && options.promptPassword) {
         prompted = true;
