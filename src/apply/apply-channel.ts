@@ -23,6 +23,8 @@ export interface ChannelContext {
   scope: ChannelScope;
   batchSize: number;
   maxQueued: number;
+  /** Event bytes (eventBytes) a batch takes, and the queue holds, at most (a batch takes one event at least). */
+  maxBytes: number;
   logger: Logger;
   retry: ApplyRetry;
   counters: ApplyCounters;
@@ -41,6 +43,8 @@ export interface ChannelContext {
 /** A channel's queue and worker; see the file comment. */
 export class ApplyChannel {
   private readonly queue: ChangeEvent[] = [];
+  /** The sum of the queued events' sizes. */
+  private queuedBytes = 0;
   /** The COPY bytes of the transaction being applied (apply-copy.ts), reused by the next one. */
   private readonly copyArena = new CopyArena();
   private running: Promise<void> | undefined;
@@ -58,19 +62,20 @@ export class ApplyChannel {
   /** Queues an event (the engine waits for room() first) and starts the worker if it is idle. */
   push(event: ChangeEvent): void {
     this.queue.push(event);
+    this.queuedBytes += eventBytes(event);
     this.kick();
   }
 
-  /** Resolves when the queue has room again: bounds memory whatever the backlog. */
+  /** Resolves when the queue has room again: bounds memory whatever the backlog and the size of rows. */
   async room(): Promise<void> {
-    while (this.queue.length >= this.context.maxQueued && this.failure === undefined) {
+    while (!this.hasRoom && this.failure === undefined) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
 
   /** True when room() would resolve at once (ignoring a failure, which the engine checks itself). */
   get hasRoom(): boolean {
-    return this.queue.length < this.context.maxQueued;
+    return this.queue.length < this.context.maxQueued && this.queuedBytes < this.context.maxBytes;
   }
 
   /** Asks for a transaction that only records the dispatched vsn (keeps the watermark of an idle channel moving). */
@@ -111,7 +116,7 @@ export class ApplyChannel {
     try {
       while (this.queue.length > 0 || this.advanceWanted) {
         this.advanceWanted = false;
-        const batch = this.queue.splice(0, this.context.batchSize);
+        const batch = this.takeBatch();
         this.wake();
         const next = this.queue[0];
         const to = next !== undefined ? next.vsn - 1 : Math.max(this.context.dispatched(), batch.at(-1)?.vsn ?? 0);
@@ -122,6 +127,19 @@ export class ApplyChannel {
       this.failure = error;
       this.context.failed();
     }
+  }
+
+  /** The next batch: up to batchSize events and maxBytes of them, one at least. */
+  private takeBatch(): ChangeEvent[] {
+    const { batchSize, maxBytes } = this.context;
+    let count = 0;
+    let bytes = 0;
+    while (count < this.queue.length && count < batchSize && (count === 0 || bytes < maxBytes)) {
+      bytes += eventBytes(this.queue[count] as ChangeEvent);
+      count++;
+    }
+    this.queuedBytes -= bytes;
+    return this.queue.splice(0, count);
   }
 
   /**
@@ -183,4 +201,19 @@ export class ApplyChannel {
     if (texts.length > 0) parts.push(texts.join(';\n'));
     return parts.length === 1 && typeof parts[0] === 'string' ? parts[0] : parts;
   }
+}
+
+/** About how much memory an event's values take: their characters (what wide rows are made of). */
+function eventBytes(event: ChangeEvent): number {
+  return valuesLength(event.newValues) + valuesLength(event.oldKey);
+}
+
+function valuesLength(values: ChangeEvent['newValues']): number {
+  if (values === null) return 0;
+  let length = 0;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (typeof value === 'string') length += value.length;
+  }
+  return length;
 }

@@ -16,6 +16,7 @@ import type { FastBuffer } from '../capture/queue/payload-codes.js';
 import { quoteIdent } from '../core/identifiers.js';
 import type { CopySource } from '../engines/loader-sessions.js';
 import type { PlanStep, SqlValue } from './batch-plan.js';
+import { containsAny, COPY_SPECIAL } from './special-characters.js';
 
 /** Fewer rows than this stay in the transaction's script: a COPY costs a round trip of its own. */
 export const COPY_MIN_ROWS = 64;
@@ -164,8 +165,7 @@ function copyShape(table: PlanStep['table'], columns: readonly string[]): CopySh
   return shape;
 }
 
-/** Characters COPY's text format gives a meaning to: written as backslash escapes. */
-const SPECIAL = /[\\\t\n\r]/;
+/** Characters COPY's text format gives a meaning to (COPY_SPECIAL): written as backslash escapes. */
 const SPECIAL_ALL = /[\\\t\n\r]/g;
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 const TRAILING_SPACES = / +$/;
@@ -176,7 +176,7 @@ const TRAILING_SPACES = / +$/;
  */
 function copyText(value: string, blankPadded: boolean): string {
   const text = blankPadded && value.endsWith(' ') ? value.replace(TRAILING_SPACES, '') : value;
-  return SPECIAL.test(text) ? text.replace(SPECIAL_ALL, (character) => ESCAPES[character] as string) : text;
+  return containsAny(text, COPY_SPECIAL) ? text.replace(SPECIAL_ALL, (character) => ESCAPES[character] as string) : text;
 }
 
 /** A CopySource over bytes already in memory. */

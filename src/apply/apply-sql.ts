@@ -13,6 +13,7 @@ import { quoteIdent } from '../core/identifiers.js';
 import { StateError } from '../core/errors.js';
 import type { PlanStep, SqlValue } from './batch-plan.js';
 import type { TargetTable } from './target-tables.js';
+import { characterSet, containsAny } from './special-characters.js';
 
 /** One statement ready for a session: SQL text and its parameters. */
 export interface SqlStatement {
@@ -81,7 +82,7 @@ function blankPadded(table: TargetTable, column: string): boolean {
 }
 
 /** Characters that need escaping in an element of a text[] literal inside an E'' string. */
-const ESCAPED = /[\\"']/;
+const ESCAPED = characterSet(['\\', '"', "'"]);
 const ESCAPED_ALL = /[\\"']/g;
 
 function escapeElement(character: string): string {
@@ -95,10 +96,12 @@ function escapeElement(character: string): string {
  * dates, identifiers) are like that; two bytes less each on the wire and in the target's parser.
  */
 const BARE = /^[\w.:+-]+$/;
+const BARE_MAX = 64;
 
 function element(value: string): string {
-  if (BARE.test(value)) return value.length === 4 && value.toUpperCase() === 'NULL' ? `"${value}"` : value;
-  return `"${ESCAPED.test(value) ? value.replace(ESCAPED_ALL, escapeElement) : value}"`;
+  // A long value is quoted without asking: the pattern would read all of it (see special-characters.ts).
+  if (value.length <= BARE_MAX && BARE.test(value)) return value.length === 4 && value.toUpperCase() === 'NULL' ? `"${value}"` : value;
+  return `"${containsAny(value, ESCAPED) ? value.replace(ESCAPED_ALL, escapeElement) : value}"`;
 }
 
 /** A text[] literal of `values` (NULL stays NULL, other elements bare or quoted), as an E'' string with its cast. */
