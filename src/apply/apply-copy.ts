@@ -2,7 +2,8 @@
 // transaction instead of INSERT ... SELECT FROM unnest(...). COPY inserts a page of rows at a time
 // (one WAL record per page, not per row) and parses plain tab-separated text instead of array
 // literals: 68,000 pgbench_history rows took 200-210 ms of the target's CPU by COPY, 350-370 ms by
-// INSERT ... unnest (tmp/copyvsinsert.mjs, PostgreSQL 17, batches of 2,000 rows).
+// INSERT ... unnest (tmp/copyvsinsert.mjs, PostgreSQL 17, batches of 2,000 rows). Tables whose
+// columns all have a simple binary form are copied in binary, cheaper still (apply-copy-binary.ts).
 //
 // The same rows land either way: every value is the text the origin printed, read by the column
 // type's input function (what the INSERT's cast from text does too); COPY FROM writes the given
@@ -17,6 +18,7 @@ import { quoteIdent } from '../core/identifiers.js';
 import type { CopySource } from '../engines/loader-sessions.js';
 import type { PlanStep, SqlValue } from './batch-plan.js';
 import { containsAny, COPY_SPECIAL } from './special-characters.js';
+import { binaryFields, writeBinaryRows, type BinaryField } from './apply-copy-binary.js';
 
 /** Fewer rows than this stay in the transaction's script: a COPY costs a round trip of its own. */
 export const COPY_MIN_ROWS = 64;
@@ -32,7 +34,7 @@ export const COPY_MIN_ROWS = 64;
  */
 export const COPY_MAX_ROWS = 250;
 
-/** One COPY of a channel transaction: the statement and the rows in COPY text format. */
+/** One COPY of a channel transaction: the statement and the rows in COPY text or binary format. */
 export interface CopyPart {
   copySql: string;
   data: Buffer;
@@ -44,10 +46,18 @@ export interface CopyPart {
  */
 export function copiesOfStep(step: PlanStep, arena: CopyArena = new CopyArena()): CopyPart[] | undefined {
   if (step.kind !== 'insert' || step.columns.length === 0 || step.rows.length < COPY_MIN_ROWS) return undefined;
-  const { padded, copySql } = copyShape(step.table, step.columns);
+  const { padded, copySql, binary, binarySql } = copyShape(step.table, step.columns);
   const parts: CopyPart[] = [];
   for (let from = 0; from < step.rows.length; from += COPY_MAX_ROWS) {
-    parts.push({ copySql, data: copyRows(arena, step.rows, from, Math.min(step.rows.length, from + COPY_MAX_ROWS), padded) });
+    const to = Math.min(step.rows.length, from + COPY_MAX_ROWS);
+    // Binary where every column allows it (apply-copy-binary.ts); a value it cannot write sends the part to text.
+    const end = binary === undefined ? -1 : writeBinaryRows(arena, arena.used, step.rows, from, to, binary);
+    if (end >= 0) {
+      parts.push({ copySql: binarySql, data: arena.buffer.subarray(arena.used, end) });
+      arena.used = end;
+    } else {
+      parts.push({ copySql, data: copyRows(arena, step.rows, from, to, padded) });
+    }
   }
   return parts;
 }
@@ -144,6 +154,9 @@ interface CopyShape {
   table: PlanStep['table'];
   padded: boolean[];
   copySql: string;
+  /** The columns' binary fields when every column has one (apply-copy-binary.ts), and that COPY's statement. */
+  binary: BinaryField[] | undefined;
+  binarySql: string;
 }
 
 /**
@@ -156,10 +169,13 @@ const copyShapes = new WeakMap<readonly string[], CopyShape>();
 function copyShape(table: PlanStep['table'], columns: readonly string[]): CopyShape {
   const known = copyShapes.get(columns);
   if (known !== undefined && known.table === table) return known;
+  const copySql = `COPY ${quoteIdent(table.schema)}.${quoteIdent(table.name)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN`;
   const shape = {
     table,
     padded: columns.map((column) => table.columns.get(column)?.blankPadded === true),
-    copySql: `COPY ${quoteIdent(table.schema)}.${quoteIdent(table.name)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN`,
+    copySql,
+    binary: binaryFields(columns.map((column) => table.columns.get(column)?.castType ?? '')),
+    binarySql: `${copySql} (FORMAT binary)`,
   };
   copyShapes.set(columns, shape);
   return shape;
