@@ -1,6 +1,6 @@
 // COPY in binary format for the inserts of tables whose every column has a type whose binary form is
-// simple to write from the origin's text: text-like types (their UTF-8 bytes), integers, booleans
-// and uuids. The target then takes each value by its length instead of scanning every byte for tabs,
+// simple to write from the origin's text: text-like types (their UTF-8 bytes), integers, booleans,
+// uuids, dates and timestamps (as PostgreSQL prints them with DateStyle ISO). The target then takes each value by its length instead of scanning every byte for tabs,
 // newlines and backslashes and copying it out again: 100,000 rows of 1.5 kB took 0.37-0.40 s of the
 // target's CPU in binary, 0.87-1.04 s in text (COPY FROM a file, PostgreSQL 17); the importer skips
 // the escaping too.
@@ -17,7 +17,7 @@ import type { FastBuffer } from '../capture/queue/payload-codes.js';
 import type { SqlValue } from './batch-plan.js';
 
 /** How one column's values are written. */
-export type BinaryField = 'text' | 'jsonb' | 'bool' | 'int2' | 'int4' | 'int8' | 'uuid';
+export type BinaryField = 'text' | 'jsonb' | 'bool' | 'int2' | 'int4' | 'int8' | 'uuid' | 'date' | 'timestamp' | 'timestamptz';
 
 /** Target types (format_type, as TargetColumn.castType) with a binary form written here. */
 const FIELD_BY_TYPE: ReadonlyMap<string, BinaryField> = new Map([
@@ -31,6 +31,9 @@ const FIELD_BY_TYPE: ReadonlyMap<string, BinaryField> = new Map([
   ['integer', 'int4'],
   ['bigint', 'int8'],
   ['uuid', 'uuid'],
+  ['date', 'date'],
+  ['timestamp without time zone', 'timestamp'],
+  ['timestamp with time zone', 'timestamptz'],
 ]);
 
 /** The columns' binary fields, or undefined when one column's type has none here (then COPY text). */
@@ -139,9 +142,52 @@ function writeScalar(buffer: FastBuffer, at: number, field: BinaryField, text: s
     }
     case 'uuid':
       return writeUuid(buffer, at, text);
+    case 'date': {
+      const match = DATE.exec(text);
+      if (match === null) return -1;
+      buffer.writeInt32BE((Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) - PG_EPOCH_MS) / DAY_MS, at);
+      return 4;
+    }
+    case 'timestamp':
+    case 'timestamptz':
+      return writeTimestamp(buffer, at, text, field === 'timestamptz');
     default:
       return -1;
   }
+}
+
+/**
+ * Dates and timestamps as PostgreSQL prints them with DateStyle ISO, years 1000-9999: anything else
+ * (another DateStyle, BC, infinity, a five-digit year) is left to the text format.
+ */
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/;
+const TIMESTAMPTZ = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?([+-])(\d{2})(?::(\d{2}))?(?::(\d{2}))?$/;
+/** 2000-01-01, PostgreSQL's epoch, in Unix milliseconds; and a day. */
+const PG_EPOCH_MS = 946_684_800_000;
+const DAY_MS = 86_400_000;
+
+/** A timestamp's int64 of microseconds since 2000-01-01 (UTC for timestamptz, which carries its offset). */
+function writeTimestamp(buffer: FastBuffer, at: number, text: string, withZone: boolean): number {
+  const match = (withZone ? TIMESTAMPTZ : TIMESTAMP).exec(text);
+  if (match === null) return -1;
+  // Date.UTC counts proleptic Gregorian days, as PostgreSQL does; whole seconds here, exact as doubles.
+  let seconds = (Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]), Number(match[4]), Number(match[5]), Number(match[6])) - PG_EPOCH_MS) / 1000;
+  if (withZone) {
+    const offset = Number(match[9]) * 3600 + Number(match[10] ?? 0) * 60 + Number(match[11] ?? 0);
+    seconds -= match[8] === '-' ? -offset : offset;
+  }
+  const micros = Number((match[7] ?? '').padEnd(6, '0'));
+  // Within about 285 years of 2000 the microseconds are exact as a double; further out, as a bigint.
+  if (Math.abs(seconds) < 9_000_000_000) {
+    const value = seconds * 1_000_000 + micros;
+    const high = Math.floor(value / 0x1_0000_0000);
+    buffer.writeInt32BE(high, at);
+    buffer.writeUInt32BE(value - high * 0x1_0000_0000, at + 4);
+  } else {
+    buffer.writeBigInt64BE(BigInt(seconds) * 1_000_000n + BigInt(micros), at);
+  }
+  return 8;
 }
 
 /** A decimal integer of at most 15 digits (exact as a double), optionally negative; else undefined. */

@@ -16,9 +16,13 @@ import { createDatabase, dropDatabase, query, runSql, servers, withClient } from
 import { applyQueue, ins, newMigrationId, targetSessions, testQueues, writeTransactions } from './apply-helpers.js';
 
 const NASTY = ['', ' ', '\\N', 'NULL', '\\', 'tab\there', 'new\nline', 'cr\rlf\r\n', "it's", '"q"', '{a,b}', '日本語 ✈ 🐦‍⬛ e\u0301', `${'\\'.repeat(100)}\t${'\n'.repeat(3)}`];
-const COLUMNS = ['id', 'body', 'v', 'c', 'j', 'js', 'b', 's', 'i', 'big', 'u'];
-const TYPES = ['integer', 'text', 'character varying', 'character', 'jsonb', 'json', 'boolean', 'smallint', 'integer', 'bigint', 'uuid'];
-const DDL = 'id int PRIMARY KEY, body text, v varchar(40), c char(8), j jsonb, js json, b boolean, s smallint, i int, big bigint, u uuid';
+const COLUMNS = ['id', 'body', 'v', 'c', 'j', 'js', 'b', 's', 'i', 'big', 'u', 'd', 'ts', 'tz'];
+const TYPES = ['integer', 'text', 'character varying', 'character', 'jsonb', 'json', 'boolean', 'smallint', 'integer', 'bigint', 'uuid', 'date', 'timestamp without time zone', 'timestamp with time zone'];
+const DDL = 'id int PRIMARY KEY, body text, v varchar(40), c char(8), j jsonb, js json, b boolean, s smallint, i int, big bigint, u uuid, d date, ts timestamp, tz timestamptz';
+const DATES = ['1000-01-01', '1582-10-10', '1999-12-31', '2000-01-01', '2000-02-29', '2000-03-01', '1969-12-31', '9999-12-31'];
+const TIMES = ['00:00:00', '12:00:00.5', '23:59:59.999999', '00:00:00.000001', '14:15:19.12', '07:08:09'];
+const ZONES = ['+00', '+05:30', '-03', '+14', '-09:30', '+00:17:30'];
+const COPY_SQL = `COPY "public"."bin" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) FROM STDIN`;
 
 /** Row `n`: every type at its edges and NULL now and then. */
 function row(n: number): SqlValue[] {
@@ -36,6 +40,9 @@ function row(n: number): SqlValue[] {
     (ints[n % ints.length] as string),
     (bigs[n % bigs.length] as string),
     n % 7 === 0 ? null : `${n.toString(16).padStart(8, '0')}-0000-4000-8000-${'aBcDeF012345'.slice(0, 12)}`,
+    DATES[n % DATES.length] as string,
+    `${DATES[(n + 1) % DATES.length]} ${TIMES[n % TIMES.length]}`,
+    n % 11 === 0 ? null : `${DATES[(n + 2) % DATES.length]} ${TIMES[(n + 1) % TIMES.length]}${ZONES[n % ZONES.length]}`,
   ];
 }
 
@@ -51,9 +58,9 @@ function targetTable(): TargetTable {
 
 describe('binary COPY fields', () => {
   it('are chosen only when every column has one', () => {
-    expect(binaryFields(TYPES)).toEqual(['int4', 'text', 'text', 'text', 'jsonb', 'text', 'bool', 'int2', 'int4', 'int8', 'uuid']);
+    expect(binaryFields(TYPES)).toEqual(['int4', 'text', 'text', 'text', 'jsonb', 'text', 'bool', 'int2', 'int4', 'int8', 'uuid', 'date', 'timestamp', 'timestamptz']);
     expect(binaryFields(['integer', 'numeric'])).toBeUndefined();
-    expect(binaryFields(['timestamp without time zone'])).toBeUndefined();
+    expect(binaryFields(['time without time zone'])).toBeUndefined();
   });
 
   it('refuse values that are not what the type prints, so that the part goes as text', () => {
@@ -63,6 +70,9 @@ describe('binary COPY fields', () => {
       ['int2', '32768'], ['int2', '1.0'], ['int4', '2147483648'], ['int4', ' 1'], ['int4', ''], ['int4', '-'], ['int8', '9223372036854775808'],
       ['int8', '1e3'], ['int8', '12345678901234567890'], ['bool', 'true'], ['bool', 'T'], ['uuid', '{00000000-0000-0000-0000-000000000000}'],
       ['uuid', '00000000-0000-0000-0000-00000000000g'], ['uuid', '000000000000-0000-0000-0000-00000000'],
+      ['date', 'infinity'], ['date', '0044-03-15 BC'], ['date', '10000-01-01'], ['date', '12/02/2026'], ['timestamp', '-infinity'],
+      ['timestamp', '2026-12-02 14:15:19 BC'], ['timestamp', 'Wed Dec 02 14:15:19 2026'], ['timestamp', '2026-12-02 14:15:19.1234567'],
+      ['timestamp', '2026-12-02 14:15:19+00'], ['timestamptz', '2026-12-02 14:15:19'], ['timestamptz', 'infinity'],
     ] as [BinaryField, string][]) {
       expect(attempt(field, value), `${field} ${JSON.stringify(value)}`).toBe(-1);
     }
@@ -73,11 +83,11 @@ describe('binary COPY fields', () => {
     const table = targetTable();
     const rows = Array.from({ length: COPY_MIN_ROWS }, (_, n) => row(n));
     const step = (values: SqlValue[][]): PlanStep => ({ kind: 'insert', table, columns: COLUMNS, rows: values });
-    expect(copiesOfStep(step(rows))?.map((part) => part.copySql)).toEqual(['COPY "public"."bin" ("id", "body", "v", "c", "j", "js", "b", "s", "i", "big", "u") FROM STDIN (FORMAT binary)']);
+    expect(copiesOfStep(step(rows))?.map((part) => part.copySql)).toEqual([`${COPY_SQL} (FORMAT binary)`]);
     const bad = rows.map((values) => [...values]);
     (bad[10] as SqlValue[])[8] = 'not a number';
     const [part] = copiesOfStep(step(bad)) ?? [];
-    expect(part?.copySql).toBe('COPY "public"."bin" ("id", "body", "v", "c", "j", "js", "b", "s", "i", "big", "u") FROM STDIN');
+    expect(part?.copySql).toBe(COPY_SQL);
     expect(part?.data.toString('utf8').split('\n')[10]).toContain('\tnot a number\t');
   });
 });
@@ -112,9 +122,12 @@ describe('binary COPY on a PostgreSQL 17 target', () => {
     const expected = readFileSync(file);
     // The values as the origin's output functions print them (what the stream carries): char(n)
     // padded, jsonb normalized, booleans t and f. Raw text results, no driver parsing.
-    const printed = await withClient(target, db, (client) =>
-      client.query<Record<string, string | null>>({ text: `SELECT ${COLUMNS.join(', ')} FROM oracle ORDER BY id`, types: { getTypeParser: () => (text: string) => text } }),
-    );
+    // In a zone whose offsets have had minutes (Amsterdam's local mean time: +00:17:30 in tzdata 2022 on).
+    const printed = await withClient(target, db, async (client) => {
+      await client.query("SET TimeZone = 'Europe/Amsterdam'");
+      return client.query<Record<string, string | null>>({ text: `SELECT ${COLUMNS.join(', ')} FROM oracle ORDER BY id`, types: { getTypeParser: () => (text: string) => text } });
+    });
+    expect(printed.rows.some((r) => /[+-]\d\d:\d\d/.test(r.tz ?? ''))).toBe(true);
     const values = printed.rows.map((r) => COLUMNS.map((c) => r[c] ?? null));
     const arena = new CopyArena();
     const fields = binaryFields(TYPES) ?? [];
@@ -135,7 +148,7 @@ describe('binary COPY on a PostgreSQL 17 target', () => {
     }
     const last = await writeTransactions(store, place.queueDir, [changes]);
     await applyQueue(store, place.queueDir, sessions, newMigrationId(), last, { channels: 1 });
-    const columns = COLUMNS.map((column) => (column === 'j' || column === 'js' ? `${column}::text` : column)).join(', ');
+    const columns = COLUMNS.map((column) => (['j', 'js', 'd', 'ts', 'tz'].includes(column) ? `${column}::text` : column)).join(', ');
     const viaBinary = await query(target, db, `SELECT ${columns} FROM bin ORDER BY id`);
     const viaText = await query(target, db, `SELECT ${columns} FROM via_text ORDER BY id`);
     expect(viaBinary).toHaveLength(count);
