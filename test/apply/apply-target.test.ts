@@ -1,13 +1,12 @@
 // The apply against the real PostgreSQL 17 target: every value kind through text casts, UNCHANGED
 // columns, key changes, a unique value swapped between rows, delete + reinsert, collapsing of a hot row,
 // and a second run that applies nothing again.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UNCHANGED, type ChangeInput } from '../../src/core/change-event.js';
-import type { LoaderSessions } from '../../src/engines/loader-sessions.js';
 import { getQueueStreamHead } from '../../src/state/queue-store.js';
-import type { MigrationStore } from '../../src/state/store.js';
-import { createDatabase, dropDatabase, query, runSql, servers } from '../harness/index.js';
-import { applyQueue, del, ins, newMigrationId, queuePlace, targetSessions, upd, writeTransactions, type QueuePlace } from './apply-helpers.js';
+import { query, servers } from '../harness/index.js';
+import { applyQueue, del, ins, newMigrationId, upd, writeTransactions } from './apply-helpers.js';
+import { applyFixture } from './apply-fixture.js';
 
 const SCHEMA = 'Ünï Schema';
 const WEIRD = { schema: SCHEMA, name: 'Mixed "Case" Täble' };
@@ -38,29 +37,12 @@ const ID = ['id'];
 
 describe('apply to a PostgreSQL 17 target', () => {
   const { target } = servers();
-  let db: string;
-  let place: QueuePlace;
-  let store: MigrationStore;
-  let sessions: LoaderSessions;
   const migrationId = newMigrationId();
-
-  beforeAll(async () => {
-    db = await createDatabase(target, 'apply_target');
-    await runSql(target, db, SETUP);
-    place = queuePlace('apply-target');
-    store = place.openStore();
-    sessions = targetSessions(target, db);
-  });
-  afterAll(async () => {
-    await sessions?.end();
-    store?.close();
-    place?.cleanup();
-    if (db !== undefined) await dropDatabase(target, db);
-  });
+  const fx = applyFixture(target, 'apply_target', SETUP);
 
   async function apply(transactions: ChangeInput[][], channels = 3): Promise<number> {
-    const last = await writeTransactions(store, place.queueDir, transactions);
-    const progress = await applyQueue(store, place.queueDir, sessions, migrationId, last, { channels });
+    const last = await writeTransactions(fx.store, fx.place.queueDir, transactions);
+    const progress = await applyQueue(fx.store, fx.place.queueDir, fx.sessions, migrationId, last, { channels });
     expect(progress.appliedThroughVsn).toBe(last);
     return progress.eventsApplied;
   }
@@ -78,7 +60,7 @@ describe('apply to a PostgreSQL 17 target', () => {
     await apply([[upd(WEIRD, WEIRD_KEY, WEIRD_COLS, changed)], [upd(WEIRD, WEIRD_KEY, WEIRD_COLS, [...second.slice(0, 13), UNCHANGED, null] as never)]]);
     const rows = await query<Record<string, string | null>>(
       target,
-      db,
+      fx.db,
       `SELECT "Key Part", k2::text, n::text, tarr::text, iarr::text, j::text, b::text, (ts AT TIME ZONE 'UTC')::text AS ts, m::text, u::text, iv::text, ip::text, comp::text, md5(big) AS big, g::text
          FROM "Ünï Schema"."Mixed ""Case"" Täble" ORDER BY k2`,
     );
@@ -86,7 +68,7 @@ describe('apply to a PostgreSQL 17 target', () => {
     const [a, b] = rows as Record<string, string | null>[];
     expect(a).toMatchObject({ 'Key Part': first[0], k2: '1', n: '0.00000000000000000001', tarr: first[3], iarr: '{1,NULL,3}', j: '{"a": [1, null, "x"], "é": "q\\"uote"}', b: '\\x00ff00', m: 'ok', u: first[9], iv: '1 day 02:03:04', ip: '10.1.2.3/8', comp: first[12], g: '2' });
     expect(a?.ts).toBe('2024-02-29 23:59:59.123456');
-    expect(a?.big).toBe((await query<{ m: string }>(target, db, 'SELECT md5($1) AS m', [big]))[0]?.m);
+    expect(a?.big).toBe((await query<{ m: string }>(target, fx.db, 'SELECT md5($1) AS m', [big]))[0]?.m);
     expect(b).toMatchObject({ 'Key Part': 'b', k2: '2', n: second[2], tarr: '{}', iarr: null, j: 'null', b: '\\x', ts: 'infinity', m: 'sad', iv: '-1 mons', ip: '::1/128', comp: null, big: null, g: '4' });
   });
 
@@ -99,7 +81,7 @@ describe('apply to a PostgreSQL 17 target', () => {
       [upd(ACCT, ID, cols, ['30', '5', 'x'], ['3']), upd(ACCT, ID, cols, ['30', '6', 'y']), upd(ACCT, ID, cols, ['3', '7', UNCHANGED], ['30'])],
       [upd(ACCT, ID, cols, ['40', '1', 'moved'], ['4'])],
     ]);
-    expect(await query(target, db, 'SELECT id, bal::int, note FROM acct ORDER BY id')).toEqual([
+    expect(await query(target, fx.db, 'SELECT id, bal::int, note FROM acct ORDER BY id')).toEqual([
       { id: 1, bal: 0, note: 'row 2' },
       { id: 2, bal: 0, note: 'row 1' },
       { id: 3, bal: 7, note: 'y' },
@@ -122,7 +104,7 @@ describe('apply to a PostgreSQL 17 target', () => {
     // And a value deleted from one row and inserted with another.
     swaps.push([del(UQ, ID, ['0']), ins(UQ, ID, ucols, ['100', codes[0] as string, '1'])]);
     await apply(swaps);
-    const rows = await query<{ id: number; code: string }>(target, db, 'SELECT id, code FROM uq ORDER BY id');
+    const rows = await query<{ id: number; code: string }>(target, fx.db, 'SELECT id, code FROM uq ORDER BY id');
     expect(rows).toEqual([...codes.slice(1).map((code, i) => ({ id: i + 1, code })), { id: 100, code: codes[0] }]);
   });
 
@@ -136,18 +118,18 @@ describe('apply to a PostgreSQL 17 target', () => {
     hot.push([ins({ schema: 'public', name: 'trg' }, ID, ['id'], ['1'])]);
     const applied = await apply(hot, 1);
     expect(applied).toBe(107);
-    expect(await query(target, db, 'SELECT id, bal::int, note FROM acct WHERE id >= 40 ORDER BY id')).toEqual([
+    expect(await query(target, fx.db, 'SELECT id, bal::int, note FROM acct WHERE id >= 40 ORDER BY id')).toEqual([
       { id: 40, bal: 99, note: 'again' },
       { id: 1000, bal: 100, note: 'hot' },
     ]);
-    expect(await query(target, db, 'SELECT id, v FROM ident')).toEqual([{ id: 77, v: 'seventy-seven' }]);
-    expect(await query(target, db, 'SELECT id FROM trg')).toEqual([{ id: 1 }]);
+    expect(await query(target, fx.db, 'SELECT id, v FROM ident')).toEqual([{ id: 77, v: 'seventy-seven' }]);
+    expect(await query(target, fx.db, 'SELECT id FROM trg')).toEqual([{ id: 1 }]);
 
     // A second run over the whole queue finds everything applied.
-    const last = { last_vsn: getQueueStreamHead(store, 'source-to-target').lastVsn };
-    const again = await applyQueue(store, place.queueDir, sessions, migrationId, last.last_vsn, { channels: 5 });
+    const last = { last_vsn: getQueueStreamHead(fx.store, 'source-to-target').lastVsn };
+    const again = await applyQueue(fx.store, fx.place.queueDir, fx.sessions, migrationId, last.last_vsn, { channels: 5 });
     expect(again.eventsApplied).toBe(0);
-    const channelRows = await query<{ channel: number; last: string }>(target, db, 'SELECT channel, last_applied_vsn::text AS last FROM godwit_metadata.apply_channels WHERE migration_id = $1 ORDER BY channel', [migrationId]);
+    const channelRows = await query<{ channel: number; last: string }>(target, fx.db, 'SELECT channel, last_applied_vsn::text AS last FROM godwit_metadata.apply_channels WHERE migration_id = $1 ORDER BY channel', [migrationId]);
     expect(channelRows.map((row) => Number(row.last))).toEqual(Array.from({ length: channelRows.length }, () => last.last_vsn));
   });
 });
