@@ -67,34 +67,32 @@ describe('connections cut by the network', () => {
       await sleep(250);
     }
     let cuts = 0;
+    /** Every connection to both servers cut, and new ones treated by `set` for `ms`. */
+    const outage = async (set: (proxy: TcpProxy, on: boolean) => void, ms: number): Promise<void> => {
+      for (const proxy of [sourceProxy, targetProxy]) set(proxy, true);
+      cuts += sourceProxy.cutAll() + targetProxy.cutAll();
+      await sleep(ms);
+      for (const proxy of [sourceProxy, targetProxy]) set(proxy, false);
+    };
+    const assertAlive = async (after: string): Promise<void> => {
+      for (const r of [exporter, importer]) {
+        if (r.child.exitCode !== null) throw new Error(`a godwit process exited (${r.child.exitCode}) ${after}:\n${(await r.done).stderr.slice(-3000)}`);
+      }
+    };
     for (let round = 0; round < 6; round++) {
       await sleep(1_200);
       cuts += (round % 2 === 0 ? sourceProxy : targetProxy).cutAll();
       if (round === 3) {
         // Both sides unreachable for a while: new connections are refused, then accepted again.
-        sourceProxy.refuse(true);
-        targetProxy.refuse(true);
-        cuts += sourceProxy.cutAll() + targetProxy.cutAll();
-        await sleep(3_000);
-        sourceProxy.refuse(false);
-        targetProxy.refuse(false);
+        await outage((proxy, on) => proxy.refuse(on), 3_000);
       }
-      for (const r of [exporter, importer]) {
-        if (r.child.exitCode !== null) throw new Error(`a godwit process exited (${r.child.exitCode}) after a cut:\n${(await r.done).stderr.slice(-3000)}`);
-      }
+      await assertAlive('after a cut');
     }
     // Both servers in crash recovery for longer than one connect's attempts (about 3.5 s): every new
     // connection gets FATAL 57P03, as from a server replaying a long WAL. The processes wait it out.
-    sourceProxy.startingUp(true);
-    targetProxy.startingUp(true);
-    cuts += sourceProxy.cutAll() + targetProxy.cutAll();
-    await sleep(8_000);
-    sourceProxy.startingUp(false);
-    targetProxy.startingUp(false);
+    await outage((proxy, on) => proxy.startingUp(on), 8_000);
     await sleep(1_500);
-    for (const r of [exporter, importer]) {
-      if (r.child.exitCode !== null) throw new Error(`a godwit process exited (${r.child.exitCode}) while a server was starting up:\n${(await r.done).stderr.slice(-3000)}`);
-    }
+    await assertAlive('while a server was starting up');
     expect(cuts).toBeGreaterThanOrEqual(6);
     stop.now = true;
     const transactions = await app;
