@@ -144,8 +144,9 @@ function writeScalar(buffer: FastBuffer, at: number, field: BinaryField, text: s
       return writeUuid(buffer, at, text);
     case 'date': {
       const match = DATE.exec(text);
-      if (match === null) return -1;
-      buffer.writeInt32BE((Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) - PG_EPOCH_MS) / DAY_MS, at);
+      const ms = match === null ? undefined : civilMs(match, 0);
+      if (ms === undefined) return -1;
+      buffer.writeInt32BE((ms - PG_EPOCH_MS) / DAY_MS, at);
       return 4;
     }
     case 'timestamp':
@@ -167,12 +168,26 @@ const TIMESTAMPTZ = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,
 const PG_EPOCH_MS = 946_684_800_000;
 const DAY_MS = 86_400_000;
 
+/**
+ * Unix milliseconds of the date (and, with `timeFields` 3, the time) in match[1..6]; undefined for a
+ * day, hour, minute or second out of range, which Date.UTC would carry over instead of refusing (the
+ * text format leaves such a value to the target's input function). Date.UTC counts proleptic
+ * Gregorian days, as PostgreSQL does, and whole seconds are exact as doubles.
+ */
+function civilMs(match: RegExpExecArray, timeFields: 0 | 3): number | undefined {
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const [hour, minute, second] = timeFields === 0 ? [0, 0, 0] : [Number(match[4]), Number(match[5]), Number(match[6])];
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  return new Date(ms).getUTCDate() === day ? ms : undefined;
+}
+
 /** A timestamp's int64 of microseconds since 2000-01-01 (UTC for timestamptz, which carries its offset). */
 function writeTimestamp(buffer: FastBuffer, at: number, text: string, withZone: boolean): number {
   const match = (withZone ? TIMESTAMPTZ : TIMESTAMP).exec(text);
-  if (match === null) return -1;
-  // Date.UTC counts proleptic Gregorian days, as PostgreSQL does; whole seconds here, exact as doubles.
-  let seconds = (Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]), Number(match[4]), Number(match[5]), Number(match[6])) - PG_EPOCH_MS) / 1000;
+  const ms = match === null ? undefined : civilMs(match, 3);
+  if (match === null || ms === undefined) return -1;
+  let seconds = (ms - PG_EPOCH_MS) / 1000;
   if (withZone) {
     const offset = Number(match[9]) * 3600 + Number(match[10] ?? 0) * 60 + Number(match[11] ?? 0);
     seconds -= match[8] === '-' ? -offset : offset;
