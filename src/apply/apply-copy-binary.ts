@@ -177,10 +177,16 @@ const DAY_MS = 86_400_000;
 function civilMs(match: RegExpExecArray, timeFields: 0 | 3): number | undefined {
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
   const [hour, minute, second] = timeFields === 0 ? [0, 0, 0] : [Number(match[4]), Number(match[5]), Number(match[6])];
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
-  return new Date(ms).getUTCDate() === day ? ms : undefined;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second);
 }
+
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return DAYS_IN_MONTH[month - 1] as number;
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** A timestamp's int64 of microseconds since 2000-01-01 (UTC for timestamptz, which carries its offset). */
 function writeTimestamp(buffer: FastBuffer, at: number, text: string, withZone: boolean): number {

@@ -73,7 +73,7 @@ describe('binary COPY fields', () => {
       ['date', 'infinity'], ['date', '0044-03-15 BC'], ['date', '10000-01-01'], ['date', '12/02/2026'], ['timestamp', '-infinity'],
       ['timestamp', '2026-12-02 14:15:19 BC'], ['timestamp', 'Wed Dec 02 14:15:19 2026'], ['timestamp', '2026-12-02 14:15:19.1234567'],
       ['timestamp', '2026-12-02 14:15:19+00'], ['timestamptz', '2026-12-02 14:15:19'], ['timestamptz', 'infinity'],
-      ['date', '2026-13-01'], ['date', '2026-02-29'], ['date', '2026-04-31'], ['date', '2026-00-10'], ['timestamp', '2026-12-02 24:00:00'],
+      ['date', '2026-13-01'], ['date', '2026-02-29'], ['date', '1900-02-29'], ['date', '2026-04-31'], ['date', '2026-00-10'], ['timestamp', '2026-12-02 24:00:00'],
       ['timestamp', '2026-12-02 14:60:00'], ['timestamp', '2026-12-02 14:15:60'], ['timestamptz', '2026-12-32 00:00:00+00'],
     ] as [BinaryField, string][]) {
       expect(attempt(field, value), `${field} ${JSON.stringify(value)}`).toBe(-1);
