@@ -25,7 +25,10 @@ describe('LSN', () => {
     expect(formatLsn(0n)).toBe('0/0');
     expect(formatLsn(parseLsn('1/ABCDEF'))).toBe('1/ABCDEF');
     expect(formatLsn(0xffff_ffff_ffff_ffffn)).toBe('FFFFFFFF/FFFFFFFF');
-    for (const lsn of [0x1_0000_0000n, 0xffff_ffffn, 0x1f_ffff_ffff_ffffn, 0x20_0000_0000_0000n, 0x9_0000_000an]) {
+    // Leading zeros of every length in both halves, and values past 2^53 (the bigint path).
+    const samples = [0x1_0000_0000n, 0xffff_ffffn, 0x1f_ffff_ffff_ffffn, 0x20_0000_0000_0000n, 0x9_0000_000an];
+    for (let shift = 0n; shift < 64n; shift += 4n) samples.push(1n << shift, (0xabn << shift) & 0xffff_ffff_ffff_ffffn, ((1n << shift) - 1n) | 1n);
+    for (const lsn of samples) {
       expect(formatLsn(lsn)).toBe(`${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffff_ffffn).toString(16).toUpperCase()}`);
     }
   });
