@@ -174,6 +174,15 @@ async function openWithFallBack(
   }
 }
 
+/**
+ * Every session prints and reads values in one spelling, whatever the server's or the database's
+ * settings: values travel as text from the source's walsender (and COPY) to the target's sessions, and
+ * a source set to DateStyle 'SQL, DMY' printed 13/01/2026, which a target set to MDY refused (and read
+ * 02/12/2026 as February 12); extra_float_digits 0 rounds floats to 15 digits. PostgreSQL's own
+ * logical replication walreceiver sets the same three.
+ */
+const PORTABLE_TEXT_SETTINGS = '-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3';
+
 function clientConfig(
   settings: DatabaseSettings,
   password: string | undefined,
@@ -192,6 +201,7 @@ function clientConfig(
     },
     ssl,
     application_name: options.applicationName,
+    options: PORTABLE_TEXT_SETTINGS,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
   };
