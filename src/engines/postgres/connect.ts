@@ -175,11 +175,11 @@ async function openWithFallBack(
 }
 
 /**
- * Every session prints and reads values in one spelling, whatever the server's or the database's
- * settings: values travel as text from the source's walsender (and COPY) to the target's sessions, and
- * a source set to DateStyle 'SQL, DMY' printed 13/01/2026, which a target set to MDY refused (and read
- * 02/12/2026 as February 12); extra_float_digits 0 rounds floats to 15 digits. PostgreSQL's own
- * logical replication walreceiver sets the same three.
+ * Values are printed in one spelling, whatever the server's or the database's settings: they travel as
+ * text from the source's walsender (and COPY) to the target's sessions, and a source set to DateStyle
+ * 'SQL, DMY' printed 13/01/2026, which a target set to MDY refused (and read 02/12/2026 as February
+ * 12); extra_float_digits 0 rounds floats to 15 digits. PostgreSQL's own logical replication
+ * walreceiver sets the same three.
  */
 const PORTABLE_TEXT_SETTINGS = '-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3';
 
@@ -201,7 +201,11 @@ function clientConfig(
     },
     ssl,
     application_name: options.applicationName,
-    options: PORTABLE_TEXT_SETTINGS,
+    // Where values are printed for the other side: streams, and the source (snapshot, fall-back). Both
+    // must be reached directly (replication does not pass poolers); a target-only session may pass one
+    // (PgBouncer refuses the options parameter unless told to ignore it), and reading the ISO and
+    // postgres spellings needs no setting.
+    options: options.replication !== undefined || settings.role === 'source' ? PORTABLE_TEXT_SETTINGS : undefined,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
   };
