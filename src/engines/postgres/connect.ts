@@ -79,12 +79,6 @@ interface Established {
   config: pg.ClientConfig;
 }
 
-/** Connects to one side of the migration, retrying transient failures; throws ConnectionError. */
-export async function connect(settings: DatabaseSettings, options: ConnectOptions): Promise<DatabaseConnection> {
-  const { connection } = await establish(settings, options);
-  return connection;
-}
-
 /**
  * A pool with the settings a connection already proved, without another login to prove them: every
  * login costs both sides a few milliseconds of CPU (SCRAM, a new backend), and an importer restarted
@@ -106,10 +100,11 @@ export function poolFrom(connection: DatabaseConnection, options: ConnectOptions
   return { pool, server: connection.server, settings: connection.settings, encrypted: connection.encrypted };
 }
 
-async function establish(
+/** Connects to one side of the migration, retrying transient failures; throws ConnectionError. */
+export async function connect(
   settings: DatabaseSettings,
   options: ConnectOptions,
-): Promise<{ connection: DatabaseConnection; config: pg.ClientConfig }> {
+): Promise<DatabaseConnection> {
   const logger = options.logger ?? silentLogger;
   const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   let password = settings.password;
@@ -133,7 +128,7 @@ async function establish(
       client.on('error', (error) => logger.warn(`The connection to the ${serverPlace(settings)} failed: ${error.message}`));
       const encrypted = config.ssl !== false;
       logger.debug(`Connected to the ${serverPlace(settings)} (${server.versionString}${encrypted ? ', TLS' : ''}).`);
-      return { connection: { client, server, settings: { ...settings, password }, encrypted, clientConfig: config }, config };
+      return { client, server, settings: { ...settings, password }, encrypted, clientConfig: config };
     } catch (error) {
       if (error instanceof PasswordNeededError && !prompted && options.promptPassword) {
         prompted = true;
