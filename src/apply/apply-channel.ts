@@ -43,7 +43,8 @@ export interface ChannelContext {
 /** A channel's queue and worker; see the file comment. */
 export class ApplyChannel {
   private readonly queue: ChangeEvent[] = [];
-  /** The sum of the queued events' sizes. */
+  /** eventBytes of each queued event (aligned with `queue`), and their sum. */
+  private readonly queuedSizes: number[] = [];
   private queuedBytes = 0;
   /** The COPY bytes of the transaction being applied (apply-copy.ts), reused by the next one. */
   private readonly copyArena = new CopyArena();
@@ -61,8 +62,10 @@ export class ApplyChannel {
 
   /** Queues an event (the engine waits for room() first) and starts the worker if it is idle. */
   push(event: ChangeEvent): void {
+    const bytes = eventBytes(event);
     this.queue.push(event);
-    this.queuedBytes += eventBytes(event);
+    this.queuedSizes.push(bytes);
+    this.queuedBytes += bytes;
     this.kick();
   }
 
@@ -135,10 +138,11 @@ export class ApplyChannel {
     let count = 0;
     let bytes = 0;
     while (count < this.queue.length && count < batchSize && (count === 0 || bytes < maxBytes)) {
-      bytes += eventBytes(this.queue[count] as ChangeEvent);
+      bytes += this.queuedSizes[count] as number;
       count++;
     }
     this.queuedBytes -= bytes;
+    this.queuedSizes.splice(0, count);
     return this.queue.splice(0, count);
   }
 
