@@ -40,14 +40,23 @@ export interface ChannelContext {
   failed(): void;
 }
 
+/** A channel transaction ready to run: the vsn range it records and its statements. */
+interface PreparedTransaction {
+  from: number;
+  to: number;
+  script: string | ScriptPart[];
+  tally: EventTally;
+}
+
 /** A channel's queue and worker; see the file comment. */
 export class ApplyChannel {
   private readonly queue: ChangeEvent[] = [];
   /** eventBytes of each queued event (aligned with `queue`), and their sum. */
   private readonly queuedSizes: number[] = [];
   private queuedBytes = 0;
-  /** The COPY bytes of the transaction being applied (apply-copy.ts), reused by the next one. */
-  private readonly copyArena = new CopyArena();
+  /** The COPY bytes of the transaction running and of the one prepared (apply-copy.ts), reused in turn. */
+  private readonly copyArenas = [new CopyArena(), new CopyArena()];
+  private arenaTurn = 0;
   private running: Promise<void> | undefined;
   private advanceWanted = false;
   private waiters: (() => void)[] = [];
@@ -115,21 +124,53 @@ export class ApplyChannel {
     for (const resolve of waiters) resolve();
   }
 
+  /**
+   * Applies the queued events a transaction at a time, planning each next transaction while the one
+   * before runs on the target (it is committed only after that one, and assumes it commits: when it
+   * does not, the channel fails and the prepared one is dropped). Planning and the target's work then
+   * overlap within a channel, as they do across channels.
+   */
   private async work(): Promise<void> {
     try {
-      while (this.queue.length > 0 || this.advanceWanted) {
-        this.advanceWanted = false;
-        const batch = this.takeBatch();
-        this.wake();
-        const next = this.queue[0];
-        const to = next !== undefined ? next.vsn - 1 : Math.max(this.context.dispatched(), batch.at(-1)?.vsn ?? 0);
-        if (to <= this.lastApplied) continue;
-        await this.commit(batch, to);
+      let prepared = this.prepare(this.lastApplied);
+      while (prepared !== undefined) {
+        const running = this.commit(prepared);
+        running.catch(() => undefined); // awaited below; not unhandled while the next one is planned
+        // Let the transaction's text go to the target before this thread plans the next one.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const next = this.prepare(prepared.to);
+        await running;
+        prepared = next ?? this.prepare(this.lastApplied);
       }
     } catch (error) {
       this.failure = error;
       this.context.failed();
     }
+  }
+
+  /**
+   * The next transaction after vsn `from`: a batch taken from the queue and its script; undefined when
+   * nothing is queued and no advance is wanted (a batch of events all applied already is dropped).
+   */
+  private prepare(from: number): PreparedTransaction | undefined {
+    while (this.queue.length > 0 || this.advanceWanted) {
+      this.advanceWanted = false;
+      const batch = this.takeBatch();
+      this.wake();
+      const next = this.queue[0];
+      const to = next !== undefined ? next.vsn - 1 : Math.max(this.context.dispatched(), batch.at(-1)?.vsn ?? 0);
+      if (to <= from) continue;
+      const tally: EventTally = { events: 0, tables: new Map() };
+      // Two transactions at most exist at a time (one running, one prepared): their COPY bytes take turns between two arenas.
+      const arena = this.copyArenas[this.arenaTurn] as CopyArena;
+      this.arenaTurn = 1 - this.arenaTurn;
+      const script = this.script(batch, from, to, tally, arena);
+      // Once its script and counts exist the events are let go, so they are not kept alive through the
+      // round trip (the GC copied every event held, a fifth of the apply's time).
+      batch.length = 0;
+      return { from, to, script, tally };
+    }
+    return undefined;
   }
 
   /** The next batch: up to batchSize events and maxBytes of them, one at least. */
@@ -146,16 +187,10 @@ export class ApplyChannel {
     return this.queue.splice(0, count);
   }
 
-  /**
-   * Commits `batch` (emptied here: once its script and counts exist the events are let go, so they
-   * are not kept alive through the round trip; the GC copied every event held, a fifth of the apply's time).
-   */
-  private async commit(batch: ChangeEvent[], to: number): Promise<void> {
+  /** Commits a prepared transaction (after the one before it, which set lastApplied to its `from`). */
+  private async commit(prepared: PreparedTransaction): Promise<void> {
     const { sessions, scope, logger, retry } = this.context;
-    const from = this.lastApplied;
-    const tally: EventTally = { events: 0, tables: new Map() };
-    const script = this.script(batch, from, to, tally);
-    batch.length = 0;
+    const { from, to, script, tally } = prepared;
     try {
       await runApplyTransaction(
         sessions,
@@ -184,16 +219,16 @@ export class ApplyChannel {
    * (it locks the channel row and stops the text if another importer moved it), then the changes; big
    * inserts as COPYs where the sessions allow (apply-copy.ts).
    */
-  private script(batch: readonly ChangeEvent[], from: number, to: number, tally: EventTally): string | ScriptPart[] {
+  private script(batch: readonly ChangeEvent[], from: number, to: number, tally: EventTally, arena: CopyArena): string | ScriptPart[] {
     const steps = planBatch(batch, (event) => this.context.tableOf(event), this.context.ordered(), tally);
     const bookkeeping = advanceChannelScript(this.context.scope, this.channel, from, to);
     if (!this.context.sessions.copyInTransactions) return [bookkeeping, ...steps.flatMap(stepScript)].join(';\n');
     const parts: ScriptPart[] = [];
     let texts = [bookkeeping];
-    // The previous transaction is over (commit waits for it): its COPY bytes are no longer needed.
-    this.copyArena.reset();
+    // The transaction that used this arena before is over (the one after it was committed before this was prepared).
+    arena.reset();
     for (const step of steps) {
-      const copies = copiesOfStep(step, this.copyArena);
+      const copies = copiesOfStep(step, arena);
       if (copies === undefined) {
         appendAll(texts, stepScript(step));
         continue;
