@@ -99,6 +99,7 @@ const chunks: Buffer[] = [];
 for (let at = 0; at < stream.length; at += 65_536) chunks.push(stream.subarray(at, Math.min(stream.length, at + 65_536)));
 process.stdout.write(`${TRANSACTIONS} pgbench transactions, ${(stream.length / 1e6).toFixed(1)} MB of frames\n`);
 
+const perEvent: number[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
   const root = mkdtempSync(join(tmpdir(), 'godwit-profile-capture-'));
   const queueDir = join(root, 'data', 'queue');
@@ -142,5 +143,9 @@ for (let round = 1; round <= ROUNDS; round++) {
   store.close();
   rmSync(root, { recursive: true, force: true });
   const cpuMs = (cpu.user + cpu.system) / 1000;
+  perEvent.push((cpuMs * 1e6) / events);
   process.stdout.write(`round ${round}: ${events} events in ${ms.toFixed(0)} ms, CPU ${cpuMs.toFixed(0)} ms (system ${(cpu.system / 1000).toFixed(0)}), ${((cpuMs * 1e6) / events).toFixed(0)} ns per event\n`);
 }
+// The first rounds include compiling; the host's speed drifts: the lowest and the median of the later ones.
+const later = perEvent.slice(Math.min(2, perEvent.length - 1)).sort((a, b) => a - b);
+process.stdout.write(`ns per event after round 2: lowest ${later[0]?.toFixed(0)}, median ${later[Math.floor(later.length / 2)]?.toFixed(0)}\n`);
