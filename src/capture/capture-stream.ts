@@ -57,6 +57,8 @@ export interface StreamBegin {
   finalLsn: Lsn;
   /** Server clock, microseconds since 2000-01-01. */
   commitTime: bigint;
+  /** The same time in epoch milliseconds, when the stream tells it without making a bigint. */
+  readonly commitTimeMs?: number;
   xid: number;
 }
 

@@ -173,13 +173,15 @@ class CaptureRun {
 
   private handle(message: StreamMessage): void {
     switch (message.tag) {
-      case 'begin':
+      case 'begin': {
         if (this.state !== 'idle') throw unsupportedStreamStop('a Begin inside an open transaction');
-        this.tx = { commitLsn: formatLsn(message.finalLsn), xid: message.xid, commitTimeMs: serverTimeToMs(message.commitTime) };
+        const finalLsn = message.finalLsn;
+        this.tx = { commitLsn: formatLsn(finalLsn), xid: message.xid, commitTimeMs: message.commitTimeMs ?? serverTimeToMs(message.commitTime) };
         this.txEvents = 0;
         // The commit record of a transaction an earlier run did not write starts at or after the end of the last one it wrote.
-        this.state = this.writtenUpTo !== undefined && message.finalLsn < this.writtenUpTo ? 'skipping' : 'open';
+        this.state = this.writtenUpTo !== undefined && finalLsn < this.writtenUpTo ? 'skipping' : 'open';
         return;
+      }
       case 'commit':
         this.commitMessage(message.endLsn);
         return;

@@ -8,6 +8,7 @@ import { compareLsn, formatLsn, INVALID_LSN, isValidLsn, maxLsn, parseLsn } from
 import { createSlotCommand, startReplicationCommand } from '../../src/engines/postgres/replication/replication-commands.js';
 import { parseServerFrame, standbyStatusUpdate } from '../../src/engines/postgres/replication/replication-frames.js';
 import { dateToPgTime, PgoutputDecoder, pgTimeToDate, ReplicationError } from '../../src/engines/postgres/replication/index.js';
+import { serverTimeToMs } from '../../src/capture/change-builder.js';
 import { parseServerInfo } from '../../src/engines/postgres/server-info.js';
 
 const PG15 = parseServerInfo('PostgreSQL 15.18 on x86_64-pc-linux-gnu', 150018);
@@ -145,3 +146,45 @@ describe('decoder refusals', () => {
     expect(() => decoder.decode(badKind)).toThrow(/column kind "x"/);
   });
 });
+
+describe('Begin and Commit', () => {
+  // Their fields stay in the message's bytes until read (transaction-messages.ts): each read must give
+  // what a bigint read of the same bytes gives, the commit time in milliseconds as serverTimeToMs does.
+  const times = [0n, 1n, 999n, 1000n, -1n, -999n, -1001n, 851_234_567_890_123n, -946_684_800_000_000n, 2n ** 53n - 1n, -(2n ** 53n) + 1n];
+  const lsns = [0n, 1n, 0xffff_ffffn, 0x1_0000_0000n, 0x16_b374_d848n, 2n ** 63n, 2n ** 64n - 1n];
+
+  it('reads positions, xid and commit time as the protocol wrote them', () => {
+    const decoder = new PgoutputDecoder();
+    for (const [i, time] of times.entries()) {
+      const finalLsn = lsns[i % lsns.length] as bigint;
+      const endLsn = lsns[(i + 3) % lsns.length] as bigint;
+      const begin = Buffer.alloc(21);
+      begin[0] = 0x42;
+      begin.writeBigUInt64BE(finalLsn, 1);
+      begin.writeBigInt64BE(time, 9);
+      begin.writeUInt32BE(0xfffffff0 - i, 17);
+      // Inside a bigger buffer, as the network delivers them.
+      const framed = Buffer.concat([Buffer.from([9, 9, 9]), begin, Buffer.from([7])]);
+      const b = decoder.decode(framed, 3, 3 + begin.length);
+      expect(b).toMatchObject({ tag: 'begin', finalLsn, commitTime: time, xid: 0xfffffff0 - i });
+      expect((b as { commitTimeMs: number }).commitTimeMs).toBe(serverTimeToMs(time));
+
+      const commit = Buffer.alloc(26);
+      commit[0] = 0x43;
+      commit[1] = i;
+      commit.writeBigUInt64BE(finalLsn, 2);
+      commit.writeBigUInt64BE(endLsn, 10);
+      commit.writeBigInt64BE(time, 18);
+      const c = decoder.decode(Buffer.concat([commit, Buffer.from([1, 2])]), 0, commit.length);
+      expect(c).toMatchObject({ tag: 'commit', flags: i, commitLsn: finalLsn, endLsn, commitTime: time });
+      expect((c as { commitTimeMs: number }).commitTimeMs).toBe(serverTimeToMs(time));
+    }
+  });
+
+  it('refuses one cut short', () => {
+    const decoder = new PgoutputDecoder();
+    expect(() => decoder.decode(Buffer.alloc(20, 0x42), 0, 20)).toThrow(/shorter than its format says/);
+    expect(() => decoder.decode(Buffer.alloc(30, 0x43), 0, 25)).toThrow(/shorter than its format says/);
+  });
+});
+

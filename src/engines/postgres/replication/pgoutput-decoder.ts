@@ -7,6 +7,7 @@ import { type PgoutputMessage, type RelationColumn, type RelationInfo, type Repl
 import { RelationCache } from './relation-cache.js';
 import { ReplicationError } from './replication-errors.js';
 import { DeleteRowMessage, InsertRowMessage, UpdateRowMessage, locateTuple } from './row-messages.js';
+import { BEGIN_BYTES, BeginFrame, COMMIT_BYTES, CommitFrame } from './transaction-messages.js';
 
 const TRUNCATE_CASCADE = 1;
 const TRUNCATE_RESTART_IDENTITY = 2;
@@ -36,9 +37,11 @@ export class PgoutputDecoder {
     const tag = String.fromCharCode(payload[start] as number);
     switch (tag) {
       case 'B':
-        return { tag: 'begin', finalLsn: reader.uint64(), commitTime: reader.int64(), xid: reader.uint32() };
+        reader.seek(reader.position + BEGIN_BYTES);
+        return new BeginFrame(payload, start + 1);
       case 'C':
-        return { tag: 'commit', flags: reader.uint8(), commitLsn: reader.uint64(), endLsn: reader.uint64(), commitTime: reader.int64() };
+        reader.seek(reader.position + COMMIT_BYTES);
+        return new CommitFrame(payload, start + 1);
       case 'O':
         return { tag: 'origin', originLsn: reader.uint64(), name: reader.cstring() };
       case 'R':
