@@ -167,7 +167,7 @@ describe('Begin and Commit', () => {
       const framed = Buffer.concat([Buffer.from([9, 9, 9]), begin, Buffer.from([7])]);
       const b = decoder.decode(framed, 3, 3 + begin.length);
       expect(b).toMatchObject({ tag: 'begin', finalLsn, commitTime: time, xid: 0xfffffff0 - i });
-      expect((b as { commitTimeMs: number }).commitTimeMs).toBe(serverTimeToMs(time));
+      expect((b as unknown as { commitTimeMs: number }).commitTimeMs).toBe(serverTimeToMs(time));
 
       const commit = Buffer.alloc(26);
       commit[0] = 0x43;
@@ -177,7 +177,7 @@ describe('Begin and Commit', () => {
       commit.writeBigInt64BE(time, 18);
       const c = decoder.decode(Buffer.concat([commit, Buffer.from([1, 2])]), 0, commit.length);
       expect(c).toMatchObject({ tag: 'commit', flags: i, commitLsn: finalLsn, endLsn, commitTime: time });
-      expect((c as { commitTimeMs: number }).commitTimeMs).toBe(serverTimeToMs(time));
+      expect((c as unknown as { commitTimeMs: number }).commitTimeMs).toBe(serverTimeToMs(time));
     }
   });
 
