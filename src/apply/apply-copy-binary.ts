@@ -23,7 +23,8 @@ export type BinaryField = 'text' | 'jsonb' | 'bool' | 'int2' | 'int4' | 'int8' |
 const FIELD_BY_TYPE: ReadonlyMap<string, BinaryField> = new Map([
   ['text', 'text'],
   ['character varying', 'text'],
-  ['character', 'text'],
+  // char(n): target-tables.ts reads it as bpchar (format_type would say "character", meaning char(1)).
+  ['bpchar', 'text'],
   ['json', 'text'],
   ['jsonb', 'jsonb'],
   ['boolean', 'bool'],

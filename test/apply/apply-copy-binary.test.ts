@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binaryFields, writeBinaryRows, type BinaryField } from '../../src/apply/apply-copy-binary.js';
 import { COPY_MIN_ROWS, CopyArena, copiesOfStep } from '../../src/apply/apply-copy.js';
 import type { PlanStep, SqlValue } from '../../src/apply/batch-plan.js';
-import type { TargetTable } from '../../src/apply/target-tables.js';
+import { TargetTables, type TargetTable } from '../../src/apply/target-tables.js';
 import type { ChangeInput } from '../../src/core/change-event.js';
 import type { LoaderSessions } from '../../src/engines/loader-sessions.js';
 import { createDatabase, dropDatabase, query, runSql, servers, withClient } from '../harness/index.js';
@@ -17,7 +17,7 @@ import { applyQueue, ins, newMigrationId, targetSessions, testQueues, writeTrans
 
 const NASTY = ['', ' ', '\\N', 'NULL', '\\', 'tab\there', 'new\nline', 'cr\rlf\r\n', "it's", '"q"', '{a,b}', '日本語 ✈ 🐦‍⬛ e\u0301', `${'\\'.repeat(100)}\t${'\n'.repeat(3)}`];
 const COLUMNS = ['id', 'body', 'v', 'c', 'j', 'js', 'b', 's', 'i', 'big', 'u', 'd', 'ts', 'tz'];
-const TYPES = ['integer', 'text', 'character varying', 'character', 'jsonb', 'json', 'boolean', 'smallint', 'integer', 'bigint', 'uuid', 'date', 'timestamp without time zone', 'timestamp with time zone'];
+const TYPES = ['integer', 'text', 'character varying', 'bpchar', 'jsonb', 'json', 'boolean', 'smallint', 'integer', 'bigint', 'uuid', 'date', 'timestamp without time zone', 'timestamp with time zone'];
 const DDL = 'id int PRIMARY KEY, body text, v varchar(40), c char(8), j jsonb, js json, b boolean, s smallint, i int, big bigint, u uuid, d date, ts timestamp, tz timestamptz';
 const DATES = ['1000-01-01', '1582-10-10', '1999-12-31', '2000-01-01', '2000-02-29', '2000-03-01', '1969-12-31', '9999-12-31'];
 const TIMES = ['00:00:00', '12:00:00.5', '23:59:59.999999', '00:00:00.000001', '14:15:19.12', '07:08:09'];
@@ -50,7 +50,7 @@ function targetTable(): TargetTable {
   return {
     schema: 'public',
     name: 'bin',
-    columns: new Map(COLUMNS.map((name, i) => [name, { name, castType: TYPES[i] as string, generated: false, identityAlways: false, blankPadded: TYPES[i] === 'character' }])),
+    columns: new Map(COLUMNS.map((name, i) => [name, { name, castType: TYPES[i] as string, generated: false, identityAlways: false, blankPadded: TYPES[i] === 'bpchar' }])),
     uniqueIndexes: [],
     hasIdentityAlways: false,
   };
@@ -136,6 +136,14 @@ describe('binary COPY on a PostgreSQL 17 target', () => {
     const end = writeBinaryRows(arena, 0, values, 0, values.length, fields);
     expect(end).toBe(expected.length);
     expect(arena.buffer.subarray(0, end).equals(expected)).toBe(true);
+  });
+
+  it('are chosen for the table as the target catalog describes it', async () => {
+    // The apply takes the cast types from the catalog (target-tables.ts): char(n) is bpchar there.
+    const described = await new TargetTables(sessions).get({ schema: 'public', name: 'bin' });
+    const castTypes = COLUMNS.map((column) => described.columns.get(column)?.castType ?? '?');
+    expect(castTypes).toEqual(TYPES);
+    expect(binaryFields(castTypes)).toBeDefined();
   });
 
   it('lands every row as the text format lands it, through the apply', async () => {
