@@ -144,10 +144,9 @@ function writeScalar(buffer: FastBuffer, at: number, field: BinaryField, text: s
     case 'uuid':
       return writeUuid(buffer, at, text);
     case 'date': {
-      const match = DATE.exec(text);
-      const ms = match === null ? undefined : civilMs(match, 0);
-      if (ms === undefined) return -1;
-      buffer.writeInt32BE((ms - PG_EPOCH_MS) / DAY_MS, at);
+      const days = text.length === 10 ? civilDays(text) : undefined;
+      if (days === undefined) return -1;
+      buffer.writeInt32BE(days, at);
       return 4;
     }
     case 'timestamp':
@@ -159,27 +158,40 @@ function writeScalar(buffer: FastBuffer, at: number, field: BinaryField, text: s
 }
 
 /**
- * Dates and timestamps as PostgreSQL prints them with DateStyle ISO, years 1000-9999: anything else
- * (another DateStyle, BC, infinity, a five-digit year) is left to the text format.
+ * Dates and timestamps as PostgreSQL prints them with DateStyle ISO: YYYY-MM-DD, then for a timestamp
+ * " HH:MM:SS", up to six fraction digits after a dot, and for timestamptz the offset, +HH[:MM[:SS]].
+ * Anything else (another DateStyle, BC, infinity, a five-digit year) is left to the text format, and
+ * so is a field out of range (a day past the month's end, hour 24, second 60), which the target's
+ * input function judges. Read character by character: a regular expression and Date.UTC cost more
+ * than the rest of a history row, and Date.UTC reads the years 0 to 99 as 1900 to 1999.
  */
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$/;
-const TIMESTAMPTZ = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?([+-])(\d{2})(?::(\d{2}))?(?::(\d{2}))?$/;
-/** 2000-01-01, PostgreSQL's epoch, in Unix milliseconds; and a day. */
-const PG_EPOCH_MS = 946_684_800_000;
-const DAY_MS = 86_400_000;
+const PG_EPOCH_DAYS = 10_957; // 2000-01-01 in days since 1970-01-01
 
-/**
- * Unix milliseconds of the date (and, with `timeFields` 3, the time) in match[1..6]; undefined for a
- * day, hour, minute or second out of range, which Date.UTC would carry over instead of refusing (the
- * text format leaves such a value to the target's input function). Date.UTC counts proleptic
- * Gregorian days, as PostgreSQL does, and whole seconds are exact as doubles.
- */
-function civilMs(match: RegExpExecArray, timeFields: 0 | 3): number | undefined {
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const [hour, minute, second] = timeFields === 0 ? [0, 0, 0] : [Number(match[4]), Number(match[5]), Number(match[6])];
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
-  return Date.UTC(year, month - 1, day, hour, minute, second);
+/** The decimal number of `count` digits at `at` of `text`, or -1 when one is not a digit. */
+function digitsAt(text: string, at: number, count: number): number {
+  let value = 0;
+  for (let i = at; i < at + count; i++) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (!(digit >= 0 && digit <= 9)) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/** Days since 2000-01-01 of the YYYY-MM-DD at the start of `text` (proleptic Gregorian, as PostgreSQL counts); undefined when it is not one. */
+function civilDays(text: string): number | undefined {
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  if (year < 1 || text.charCodeAt(4) !== 0x2d || text.charCodeAt(7) !== 0x2d) return undefined;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  // Howard Hinnant's days_from_civil: eras of 400 years from March 1, year 0.
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468 - PG_EPOCH_DAYS;
 }
 
 function daysInMonth(year: number, month: number): number {
@@ -189,17 +201,61 @@ function daysInMonth(year: number, month: number): number {
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** A timestamp's int64 of microseconds since 2000-01-01 (UTC for timestamptz, which carries its offset). */
-function writeTimestamp(buffer: FastBuffer, at: number, text: string, withZone: boolean): number {
-  const match = (withZone ? TIMESTAMPTZ : TIMESTAMP).exec(text);
-  const ms = match === null ? undefined : civilMs(match, 3);
-  if (match === null || ms === undefined) return -1;
-  let seconds = (ms - PG_EPOCH_MS) / 1000;
-  if (withZone) {
-    const offset = Number(match[9]) * 3600 + Number(match[10] ?? 0) * 60 + Number(match[11] ?? 0);
-    seconds -= match[8] === '-' ? -offset : offset;
+/** Where timestampParts puts the whole seconds since 2000-01-01 [0] and the microseconds [1] (no object per value). */
+const TIMESTAMP_PARTS = new Float64Array(2);
+
+/** Reads a timestamp (UTC for timestamptz, which carries its offset) into TIMESTAMP_PARTS; false when it is not in the form above. */
+function timestampParts(text: string, withZone: boolean): boolean {
+  if (text.length < 19 || text.charCodeAt(10) !== 0x20 || text.charCodeAt(13) !== 0x3a || text.charCodeAt(16) !== 0x3a) return false;
+  const days = civilDays(text);
+  const hour = digitsAt(text, 11, 2);
+  const minute = digitsAt(text, 14, 2);
+  const second = digitsAt(text, 17, 2);
+  if (days === undefined || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return false;
+  let at = 19;
+  let micros = 0;
+  if (text.charCodeAt(at) === 0x2e) {
+    let digits = 0;
+    at += 1;
+    while (digits < 6 && at < text.length) {
+      const digit = text.charCodeAt(at) - 0x30;
+      if (!(digit >= 0 && digit <= 9)) break;
+      micros = micros * 10 + digit;
+      digits += 1;
+      at += 1;
+    }
+    if (digits === 0) return false;
+    for (let i = digits; i < 6; i++) micros *= 10;
   }
-  const micros = Number((match[7] ?? '').padEnd(6, '0'));
+  let seconds = ((days * 24 + hour) * 60 + minute) * 60 + second;
+  if (withZone) {
+    const sign = text.charCodeAt(at);
+    if ((sign !== 0x2b && sign !== 0x2d) || at + 3 > text.length) return false;
+    const hours = digitsAt(text, at + 1, 2);
+    if (hours < 0) return false;
+    let offset = hours * 3600;
+    at += 3;
+    // Then :MM, and :SS after it (local mean times before time zones).
+    for (let unit = 60; unit >= 1 && at < text.length; unit /= 60) {
+      if (text.charCodeAt(at) !== 0x3a || at + 3 > text.length) return false;
+      const value = digitsAt(text, at + 1, 2);
+      if (value < 0) return false;
+      offset += value * unit;
+      at += 3;
+    }
+    seconds -= sign === 0x2d ? -offset : offset;
+  }
+  if (at !== text.length) return false;
+  TIMESTAMP_PARTS[0] = seconds;
+  TIMESTAMP_PARTS[1] = micros;
+  return true;
+}
+
+/** A timestamp's int64 of microseconds since 2000-01-01 at `at`; -1 when `text` is not in the form above. */
+function writeTimestamp(buffer: FastBuffer, at: number, text: string, withZone: boolean): number {
+  if (!timestampParts(text, withZone)) return -1;
+  const seconds = TIMESTAMP_PARTS[0] as number;
+  const micros = TIMESTAMP_PARTS[1] as number;
   // Within about 285 years of 2000 the microseconds are exact as a double; further out, as a bigint.
   if (Math.abs(seconds) < 9_000_000_000) {
     const value = seconds * 1_000_000 + micros;

@@ -19,7 +19,7 @@ const NASTY = ['', ' ', '\\N', 'NULL', '\\', 'tab\there', 'new\nline', 'cr\rlf\r
 const COLUMNS = ['id', 'body', 'v', 'c', 'j', 'js', 'b', 's', 'i', 'big', 'u', 'd', 'ts', 'tz'];
 const TYPES = ['integer', 'text', 'character varying', 'bpchar', 'jsonb', 'json', 'boolean', 'smallint', 'integer', 'bigint', 'uuid', 'date', 'timestamp without time zone', 'timestamp with time zone'];
 const DDL = 'id int PRIMARY KEY, body text, v varchar(40), c char(8), j jsonb, js json, b boolean, s smallint, i int, big bigint, u uuid, d date, ts timestamp, tz timestamptz';
-const DATES = ['1000-01-01', '1582-10-10', '1999-12-31', '2000-01-01', '2000-02-29', '2000-03-01', '1969-12-31', '9999-12-31'];
+const DATES = ['0001-01-01', '0050-06-15', '0999-12-31', '1600-02-29', '2400-02-29', '2100-02-28', '1000-01-01', '1582-10-10', '1999-12-31', '2000-01-01', '2000-02-29', '2000-03-01', '1969-12-31', '9999-12-31'];
 const TIMES = ['00:00:00', '12:00:00.5', '23:59:59.999999', '00:00:00.000001', '14:15:19.12', '07:08:09'];
 const ZONES = ['+00', '+05:30', '-03', '+14', '-09:30', '+00:17:30'];
 const COPY_SQL = `COPY "public"."bin" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) FROM STDIN`;
@@ -75,6 +75,11 @@ describe('binary COPY fields', () => {
       ['timestamp', '2026-12-02 14:15:19+00'], ['timestamptz', '2026-12-02 14:15:19'], ['timestamptz', 'infinity'],
       ['date', '2026-13-01'], ['date', '2026-02-29'], ['date', '1900-02-29'], ['date', '2026-04-31'], ['date', '2026-00-10'], ['timestamp', '2026-12-02 24:00:00'],
       ['timestamp', '2026-12-02 14:60:00'], ['timestamp', '2026-12-02 14:15:60'], ['timestamptz', '2026-12-32 00:00:00+00'],
+      // The edges of reading by hand: a dot without digits, one-digit fields, a cut or odd offset, trailing text, year 0.
+      ['timestamp', '2026-12-02 14:15:19.'], ['timestamp', '2026-12-02 4:15:19'], ['timestamp', '2026-12-2 14:15:19'], ['timestamp', '2026-12-02T14:15:19'],
+      ['timestamp', '2026-12-02 14:15:19 '], ['timestamp', '2026-12-02 14:15'], ['timestamptz', '2026-12-02 14:15:19+5'], ['timestamptz', '2026-12-02 14:15:19+x1:99'],
+      ['timestamptz', '2026-12-02 14:15:19+05:3'], ['timestamptz', '2026-12-02 14:15:19+05:30:'], ['timestamptz', '2026-12-02 14:15:19+05:30:15:00'],
+      ['timestamptz', '2026-12-02 14:15:19.5-'], ['date', '0000-01-01'], ['date', '2026-1-01'], ['date', '2026-01-01 '], ['date', '+026-01-01'],
     ] as [BinaryField, string][]) {
       expect(attempt(field, value), `${field} ${JSON.stringify(value)}`).toBe(-1);
     }
