@@ -138,7 +138,9 @@ export class ApplyChannel {
         running.catch(() => undefined); // awaited below; not unhandled while the next one is planned
         // Let the transaction's text go to the target before this thread plans the next one.
         await new Promise<void>((resolve) => setImmediate(resolve));
-        const next = this.prepare(prepared.to);
+        // Early only with a whole batch queued: a part of one would make more, smaller transactions
+        // than taking what came in meanwhile once this one is done (rows collapse less, each commits).
+        const next = this.fullBatchQueued ? this.prepare(prepared.to) : undefined;
         await running;
         prepared = next ?? this.prepare(this.lastApplied);
       }
@@ -171,6 +173,11 @@ export class ApplyChannel {
       return { from, to, script, tally };
     }
     return undefined;
+  }
+
+  /** True when the queue holds a whole batch (batchSize events or maxBytes of them). */
+  private get fullBatchQueued(): boolean {
+    return this.queue.length >= this.context.batchSize || this.queuedBytes >= this.context.maxBytes;
   }
 
   /** The next batch: up to batchSize events and maxBytes of them, one at least. */
