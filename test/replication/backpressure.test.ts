@@ -7,11 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatLsn, parseLsn } from '../../src/core/lsn.js';
 import type { ReplicationConnection } from '../../src/engines/postgres/replication/index.js';
 import { createDatabase, dropDatabase, query, runSql } from '../harness/index.js';
-import { dropSlots, eventually, openReplication, readUntil, slotRow, source, uniqueSlotName } from './helpers.js';
+import { dropSlots, eventually, nextWithin, openReplication, slotRow, source, uniqueSlotName } from './helpers.js';
 
 const TRANSACTIONS = 2_000;
 const ROWS_PER_TRANSACTION = 100;
 const ROWS = TRANSACTIONS * ROWS_PER_TRANSACTION;
+/** The consumer's pauses: 50 of them, each long enough for the server to fill the socket buffers. */
+const PAUSE_EVERY_INSERTS = 4_000;
+const PAUSE_MS = 40;
 
 let db: string;
 const slots: string[] = [];
@@ -71,33 +74,37 @@ describe('backpressure', () => {
     expect(stream.stats.bufferedBytes).toBeLessThan(1024 * 1024);
     expect(stream.stats.xlogDataMessages).toBe(0);
 
+    // The consumer pauses now and then so that the server is ahead whatever the machine's pace: the
+    // socket buffers fill during a pause and the reads after it are big ones in a row.
     let inserts = 0;
     let lastId = 0;
     let inOrder = true;
     let maxBuffered = 0;
     let commits = 0;
     let lastEnd = 0n;
-    await readUntil(
-      stream,
-      (m) => {
-        maxBuffered = Math.max(maxBuffered, stream.stats.bufferedBytes);
-        if (m.message.tag === 'insert') {
-          inserts++;
-          const id = Number(m.message.newTuple[0]);
-          if (id !== lastId + 1) inOrder = false;
-          lastId = id;
-        }
-        if (m.message.tag === 'commit') {
-          commits++;
-          lastEnd = m.message.endLsn;
-        }
-        return commits === TRANSACTIONS;
-      },
-      120_000,
-    );
+    const deadline = Date.now() + 120_000;
+    while (commits < TRANSACTIONS) {
+      const next = await nextWithin(stream, Math.max(1, deadline - Date.now()));
+      if (next === undefined) throw new Error(`the stream ended after ${commits} transactions`);
+      if (next.kind !== 'xlogdata') continue;
+      maxBuffered = Math.max(maxBuffered, stream.stats.bufferedBytes);
+      const m = next.message;
+      if (m.tag === 'insert') {
+        inserts++;
+        const id = Number(m.newTuple[0]);
+        if (id !== lastId + 1) inOrder = false;
+        lastId = id;
+        if (inserts % PAUSE_EVERY_INSERTS === 0) await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+      }
+      if (m.tag === 'commit') {
+        commits++;
+        lastEnd = m.endLsn;
+      }
+    }
     expect(inserts).toBe(ROWS);
     expect(inOrder).toBe(true);
     // The backlog is read in the backlog mode (no gather wait between big reads).
+    console.log(`backpressure: ${stream.stats.backlogReads} reads in the backlog mode, at most ${maxBuffered} bytes buffered`);
     expect(stream.stats.backlogReads).toBeGreaterThan(10);
     expect(maxBuffered).toBeLessThan(2 * 1024 * 1024);
 
