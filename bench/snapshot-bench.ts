@@ -9,7 +9,7 @@ import pg from 'pg';
 import type { EmbeddedServer } from '../src/embedded/embedded-server.js';
 import { exportDirLayout, type ExportDir } from '../src/state/export-dir.js';
 import { isLockHeld } from '../src/state/lock.js';
-import { findTool, mustSucceed, timed, type Timed } from './tools.js';
+import { findPgbench, findTool, mustSucceed, timed, type Timed } from './tools.js';
 
 const GODWIT = new URL('../bin/godwit.js', import.meta.url).pathname;
 
@@ -112,7 +112,7 @@ function median(values: number[]): number {
  * and dirty pages of the one before), and returns each tool's median time with every round's time in the note.
  */
 export async function runSnapshotBenchmark(source: EmbeddedServer, target: EmbeddedServer, scale: number, jobs: number, rounds = 3): Promise<SnapshotResult[]> {
-  const pgbench = findTool(['/usr/lib/postgresql/17/bin/pgbench', '/usr/lib/postgresql/16/bin/pgbench', '/usr/lib/postgresql/15/bin/pgbench', '/usr/bin/pgbench']);
+  const pgbench = findPgbench();
   if (pgbench === undefined) throw new Error('pgbench not found: apt-get install postgresql-15 (Debian ships pgbench with the server package)');
   await createDatabase(source, 'bench');
   process.stderr.write(`pgbench -i -s ${scale} on the source...\n`);

@@ -13,13 +13,13 @@ import Table from 'cli-table3';
 import pg from 'pg';
 import { startEmbeddedServer, type EmbeddedServer } from '../src/embedded/embedded-server.js';
 import { exportDirLayout } from '../src/state/export-dir.js';
-import { findTool, mustSucceed, timed } from './tools.js';
+import { findPgbench, mustSucceed, timed } from './tools.js';
 
 const seconds = Number(process.env.SOAK_SECONDS ?? 600);
 const sampleSeconds = Number(process.env.SOAK_SAMPLE_SECONDS ?? 30);
 const scale = Number(process.env.SOAK_SCALE ?? 10);
 const GODWIT = new URL('../bin/godwit.js', import.meta.url).pathname;
-const pgbench = findTool(['/usr/lib/postgresql/17/bin/pgbench', '/usr/lib/postgresql/15/bin/pgbench', '/usr/bin/pgbench']);
+const pgbench = findPgbench();
 if (pgbench === undefined) throw new Error('pgbench not found: apt-get install postgresql-15');
 
 function libpqEnv(server: EmbeddedServer): NodeJS.ProcessEnv {

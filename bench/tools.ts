@@ -81,6 +81,11 @@ export function findTool(candidates: string[]): string | undefined {
   return candidates.find((path) => existsSync(path));
 }
 
+/** pgbench from the newest PostgreSQL client installed (Debian's postgresql-client packages). */
+export function findPgbench(): string | undefined {
+  return findTool(['/usr/lib/postgresql/17/bin/pgbench', '/usr/lib/postgresql/16/bin/pgbench', '/usr/lib/postgresql/15/bin/pgbench', '/usr/bin/pgbench']);
+}
+
 /** Fails the benchmark with the command's error output. */
 export function mustSucceed(what: string, result: Timed): Timed {
   if (result.code !== 0) throw new Error(`${what} failed (exit ${result.code}):\n${result.stderr.slice(-4000)}`);
