@@ -76,6 +76,8 @@ async function stopServers(): Promise<void> {
 async function restore(golden: string): Promise<void> {
   await stopServers();
   execSync(`rm -rf '${LIVE}' && cp -a '${join(LAB, golden)}' '${LIVE}' && sync`);
+  // LAB_TARGET_CONF: extra postgresql.conf lines for the target (e.g. shared_preload_libraries = 'pg_stat_statements').
+  if (process.env.LAB_TARGET_CONF !== undefined) appendFileSync(join(TARGET.dir, 'data', 'postgresql.conf'), `${process.env.LAB_TARGET_CONF}\n`);
   await startServers();
   if (process.env.LAB_PREWARM === '1') {
     const database = golden === 'golden-godwit' ? 'lab_godwit' : 'lab_native';
