@@ -77,7 +77,6 @@ export async function streamChanges(options: StreamChangesOptions, cutover: Expo
         const next = opened ?? ReplicationConnection.open(options.settings, { applicationName: options.applicationName, logger });
         opened = undefined;
         connection = await next;
-        const confirmed = (await connection.readSlot(objects.slotName))?.confirmedFlushLsn;
         const stream = await connection.startReplication({
           slotName: objects.slotName,
           startLsn: 0n,
@@ -89,7 +88,7 @@ export async function streamChanges(options: StreamChangesOptions, cutover: Expo
         const result = await runCapture({
           stream,
           queue: writer,
-          slotConfirmedLsn: confirmed,
+          slotConfirmedLsn: stream.slotAtStart?.confirmedFlushLsn,
           signal,
           expectedColumns: expected,
           recordCounts: (tables) => addExportedChangeCounts(store, queueStream, tables),

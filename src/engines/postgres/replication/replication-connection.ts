@@ -23,7 +23,7 @@ import {
 } from './replication-commands.js';
 import { ReplicationError, toReplicationError } from './replication-errors.js';
 import { DEFAULT_STREAM_TIMING, ReplicationStream, type ReplicationStreamTiming } from './replication-stream.js';
-import { checkSlotUsable, readSlotState, type SlotState } from './slot-state.js';
+import { assertSlotUsable, readSlotBeforeStreaming, readSlotState, type SlotState } from './slot-state.js';
 
 /** What IDENTIFY_SYSTEM reports (PostgreSQL only: YugabyteDB has no IDENTIFY_SYSTEM). */
 export interface SystemIdentity {
@@ -174,13 +174,15 @@ export class ReplicationConnection {
       throw new ReplicationError('not-supported', `This replication connection already ran a stream; open a new connection to stream from slot "${options.slotName}" again.`);
     }
     let timing: ReplicationStreamTiming;
+    let slot: SlotState;
     try {
-      await checkSlotUsable(this.client, options.slotName);
-      timing = await this.streamTiming(options.timing);
+      const before = await readSlotBeforeStreaming(this.client, options.slotName);
+      slot = assertSlotUsable(before.slot, options.slotName);
+      timing = this.streamTiming(options.timing, durationMs(before.walSenderTimeout));
     } catch (error) {
       throw toReplicationError(error, { what, slotName: options.slotName });
     }
-    const stream = new ReplicationStream(text, options.slotName, timing, this.logger);
+    const stream = new ReplicationStream(text, options.slotName, timing, this.logger, slot);
     this.stream = stream;
     this.streamed = true;
     this.client.query(stream.submittable);
@@ -219,9 +221,8 @@ export class ReplicationConnection {
   // The server ends a session that sends nothing for wal_sender_timeout. The status updates repeat
   // the confirmed positions, so by default they come at least three times per timeout, whatever
   // the consumer's pace; an interval the owner chose is kept, with a warning when it is too long.
-  private async streamTiming(requested: Partial<ReplicationStreamTiming> | undefined): Promise<ReplicationStreamTiming> {
+  private streamTiming(requested: Partial<ReplicationStreamTiming> | undefined, serverTimeoutMs: number | undefined): ReplicationStreamTiming {
     const timing = { ...DEFAULT_STREAM_TIMING, ...requested };
-    const serverTimeoutMs = await this.walSenderTimeoutMs();
     if (serverTimeoutMs === undefined) return timing;
     if (requested?.statusIntervalMs === undefined) {
       timing.statusIntervalMs = Math.min(timing.statusIntervalMs, Math.max(100, Math.floor(serverTimeoutMs / 3)));
@@ -231,16 +232,6 @@ export class ReplicationConnection {
       );
     }
     return timing;
-  }
-
-  private async walSenderTimeoutMs(): Promise<number | undefined> {
-    try {
-      const result = await this.client.query<{ wal_sender_timeout: string }>('SHOW wal_sender_timeout');
-      return durationMs(result.rows[0]?.wal_sender_timeout);
-    } catch (error) {
-      this.logger.debug(`SHOW wal_sender_timeout failed on the replication connection: ${describeError(error)}`);
-      return undefined;
-    }
   }
 
   private streamEnded(stream: ReplicationStream): void {

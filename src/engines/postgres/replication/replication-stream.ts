@@ -14,6 +14,7 @@ import { PgoutputDecoder } from './pgoutput-decoder.js';
 import { dateToPgTime, type PgoutputMessage } from './pgoutput-messages.js';
 import { parseServerFrame, standbyStatusUpdate, type KeepaliveFrame } from './replication-frames.js';
 import { ReplicationError, toReplicationError } from './replication-errors.js';
+import type { SlotState } from './slot-state.js';
 
 /** A decoded XLogData message: one pgoutput message and the WAL positions the server sent with it. */
 export interface XLogDataMessage {
@@ -113,6 +114,8 @@ export class ReplicationStream implements AsyncIterable<ReplicationMessage> {
     readonly slotName: string,
     private readonly timing: ReplicationStreamTiming = DEFAULT_STREAM_TIMING,
     private readonly logger: Logger = silentLogger,
+    /** The slot as the server described it just before the stream started (its confirmed position is where the stream begins). */
+    readonly slotAtStart?: SlotState,
   ) {
     this.query = new CopyBothQuery(command, {
       onKeepalive: (body) => {

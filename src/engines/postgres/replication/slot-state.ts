@@ -33,10 +33,28 @@ export interface SlotState {
  * works on servers whose view lacks newer columns (wal_status before 13, YugabyteDB's own columns).
  */
 export async function readSlotState(session: SimpleQuerySession, slotName: string): Promise<SlotState | undefined> {
-  const result = await session.query<{ slot: string }>(
-    `SELECT to_json(s)::text AS slot FROM pg_catalog.pg_replication_slots s WHERE s.slot_name = ${literal(slotName)}`,
+  const result = await session.query<{ slot: string }>(`SELECT ${slotJson(slotName)} AS slot`);
+  return parseSlotState(result.rows[0]?.slot ?? undefined, slotName);
+}
+
+/**
+ * What starting a stream needs to know, in one round trip (a restarted exporter's first changes wait
+ * on every one): the slot's state and the session's wal_sender_timeout (undefined where unknown).
+ */
+export async function readSlotBeforeStreaming(session: SimpleQuerySession, slotName: string): Promise<{ slot: SlotState | undefined; walSenderTimeout: string | undefined }> {
+  const result = await session.query<{ slot: string | null; timeout: string | null }>(
+    `SELECT ${slotJson(slotName)} AS slot, current_setting('wal_sender_timeout', true) AS timeout`,
   );
-  const text = result.rows[0]?.slot;
+  const row = result.rows[0];
+  return { slot: parseSlotState(row?.slot ?? undefined, slotName), walSenderTimeout: row?.timeout ?? undefined };
+}
+
+/** The slot's row as JSON text (a scalar subquery: NULL when there is no such slot). */
+function slotJson(slotName: string): string {
+  return `(SELECT to_json(s)::text FROM pg_catalog.pg_replication_slots s WHERE s.slot_name = ${literal(slotName)})`;
+}
+
+function parseSlotState(text: string | undefined, slotName: string): SlotState | undefined {
   if (text === undefined) return undefined;
   const row = JSON.parse(text) as Record<string, unknown>;
   const str = (key: string): string | undefined => (typeof row[key] === 'string' ? (row[key] as string) : undefined);
@@ -91,7 +109,11 @@ export function isInvalidated(state: SlotState): boolean {
  * invalidated. Throws ReplicationError ('slot-missing', 'slot-invalidated', 'not-supported').
  */
 export async function checkSlotUsable(session: SimpleQuerySession, slotName: string): Promise<SlotState> {
-  const state = await readSlotState(session, slotName);
+  return assertSlotUsable(await readSlotState(session, slotName), slotName);
+}
+
+/** checkSlotUsable's verdict on a state already read (readSlotBeforeStreaming). */
+export function assertSlotUsable(state: SlotState | undefined, slotName: string): SlotState {
   if (state === undefined) throw slotMissing(slotName);
   if (isInvalidated(state)) throw slotInvalidated(slotName);
   if (state.slotType !== 'logical' || (state.plugin !== undefined && state.plugin !== 'pgoutput')) {
