@@ -15,7 +15,7 @@
 // built; default this one: compare builds with `git worktree add`), LAB_JOBS (default 2), LAB_NODE_FLAGS,
 // LAB_PROFILE_DIR (CPU profiles of both processes), LAB_PREWARM=1 (pg_prewarm the target's tables
 // first: without it the first touches of a page cost both sides system time), LAB_SAMPLE_MS (print
-// the CPU seconds of exporter/importer/walsender every so many ms). Results are appended to
+// the CPU seconds of exporter/importer/walsender/target backends every so many ms). Results are appended to
 // LAB_DIR/results.txt. Linux only; as root, the servers run as the `postgres` user.
 import { execFileSync, execSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -76,8 +76,9 @@ async function stopServers(): Promise<void> {
 async function restore(golden: string): Promise<void> {
   await stopServers();
   execSync(`rm -rf '${LIVE}' && cp -a '${join(LAB, golden)}' '${LIVE}' && sync`);
-  // LAB_TARGET_CONF: extra postgresql.conf lines for the target (e.g. shared_preload_libraries = 'pg_stat_statements').
+  // LAB_TARGET_CONF, LAB_SOURCE_CONF: extra postgresql.conf lines (e.g. shared_preload_libraries = 'pg_stat_statements').
   if (process.env.LAB_TARGET_CONF !== undefined) appendFileSync(join(TARGET.dir, 'data', 'postgresql.conf'), `${process.env.LAB_TARGET_CONF}\n`);
+  if (process.env.LAB_SOURCE_CONF !== undefined) appendFileSync(join(SOURCE.dir, 'data', 'postgresql.conf'), `${process.env.LAB_SOURCE_CONF}\n`);
   await startServers();
   if (process.env.LAB_PREWARM === '1') {
     const database = golden === 'golden-godwit' ? 'lab_godwit' : 'lab_native';
@@ -176,14 +177,30 @@ function expected(golden: string): SourceState & { transactions: number } {
   return JSON.parse(readFileSync(join(LAB, `${golden}.json`), 'utf8')) as SourceState & { transactions: number };
 }
 
-/** User and system CPU seconds of a process (all its threads) from /proc. */
-function cpuOf(pid: number | undefined): { user: number; system: number } {
+/** User and system CPU seconds of a process (all its threads) and its minor page faults, from /proc. */
+function cpuOf(pid: number | undefined): { user: number; system: number; faults: number } {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100, faults: Number(fields[7]) };
   } catch {
-    return { user: 0, system: 0 };
+    return { user: 0, system: 0, faults: 0 };
   }
+}
+
+/** The target's backends serving godwit's database (children of its postmaster), for the CPU timeline. */
+function targetBackendPids(): number[] {
+  const postmaster = readFileSync(join(TARGET.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0];
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ')[1] !== postmaster) continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('lab_godwit')) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }
 
 /** The walsender's pid, found by its process title. */
@@ -212,10 +229,12 @@ async function raceGodwit(): Promise<void> {
   const at = (): string => (Number(process.hrtime.bigint() - started) / 1e9).toFixed(2);
   const samples: string[] = [];
   let sender: number | undefined;
+  const backends = new Map<number, number>();
   const sampler = setInterval(() => {
     sender ??= walsenderPid();
     const cpu = [running[0]?.child.pid, running[1]?.child.pid, sender].map((pid) => { const c = cpuOf(pid); return (c.user + c.system).toFixed(2); });
-    samples.push(`${at()}:${cpu.join('/')}`);
+    for (const pid of targetBackendPids()) { const c = cpuOf(pid); backends.set(pid, c.user + c.system); }
+    samples.push(`${at()}:${cpu.join('/')}/${[...backends.values()].reduce((a, b) => a + b, 0).toFixed(2)}`);
   }, Number(process.env.LAB_SAMPLE_MS ?? 100));
   const exited = () => (running.some((r) => r.child.exitCode !== null) ? 'godwit exited early' : undefined);
   const matched = await waitForMatch(TARGET, 'lab_godwit', want, 600_000, exited);
@@ -225,9 +244,9 @@ async function raceGodwit(): Promise<void> {
   const cpu = await catchUpCpu(SOURCE, TARGET, 'lab_godwit', { exporter: running[0]?.child.pid, importer: running[1]?.child.pid }, "application_name LIKE 'godwit%'");
   for (const r of running) r.child.kill('SIGTERM');
   const done = await Promise.all(running.map((r) => r.done));
-  const system = `system s: exporter ${exporter?.system.toFixed(2)}, importer ${importer?.system.toFixed(2)}`;
+  const system = `system s: exporter ${exporter?.system.toFixed(2)}, importer ${importer?.system.toFixed(2)}; page faults: exporter ${exporter?.faults}, importer ${importer?.faults}`;
   record(`godwit ${seconds.toFixed(2)} s, ${(want.transactions / seconds).toFixed(0)} tx/s; ${describeCpu(cpu)}; ${system}; peak RSS MB ${done.map((d) => d.peakRssMb.toFixed(0)).join('/')}`);
-  if (process.env.LAB_SAMPLE_MS !== undefined) process.stdout.write(`  s:exporter/importer/walsender CPU ${samples.join(' ')}\n`);
+  if (process.env.LAB_SAMPLE_MS !== undefined) process.stdout.write(`  s:exporter/importer/walsender/target CPU ${samples.join(' ')}\n`);
   await stopServers();
 }
 
