@@ -16,7 +16,7 @@
 // LAB_PROFILE_DIR (CPU profiles of both processes), LAB_PREWARM=1 (pg_prewarm the target's tables
 // first: without it the first touches of a page cost both sides system time), LAB_SAMPLE_MS (print
 // the CPU seconds of exporter/importer/walsender/target backends every so many ms). Results are appended to
-// LAB_DIR/results.txt. Linux only; as root, the servers run as the `postgres` user.
+// LAB_DIR/results.txt. LAB_STDOUT_DIR keeps the processes' standard output. Linux only; as root, the servers run as the `postgres` user.
 import { execFileSync, execSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -244,6 +244,9 @@ async function raceGodwit(): Promise<void> {
   const cpu = await catchUpCpu(SOURCE, TARGET, 'lab_godwit', { exporter: running[0]?.child.pid, importer: running[1]?.child.pid }, "application_name LIKE 'godwit%'");
   for (const r of running) r.child.kill('SIGTERM');
   const done = await Promise.all(running.map((r) => r.done));
+  // LAB_STDOUT_DIR: the last ~100 kB of each process's standard output (e.g. with LAB_NODE_FLAGS=--trace-gc).
+  const stdoutDir = process.env.LAB_STDOUT_DIR;
+  if (stdoutDir !== undefined) running.forEach((r, i) => writeFileSync(join(stdoutDir, `${i === 0 ? 'exporter' : 'importer'}.txt`), r.stdout()));
   const system = `system s: exporter ${exporter?.system.toFixed(2)}, importer ${importer?.system.toFixed(2)}; page faults: exporter ${exporter?.faults}, importer ${importer?.faults}`;
   record(`godwit ${seconds.toFixed(2)} s, ${(want.transactions / seconds).toFixed(0)} tx/s; ${describeCpu(cpu)}; ${system}; peak RSS MB ${done.map((d) => d.peakRssMb.toFixed(0)).join('/')}`);
   if (process.env.LAB_SAMPLE_MS !== undefined) process.stdout.write(`  s:exporter/importer/walsender/target CPU ${samples.join(' ')}\n`);
