@@ -52,7 +52,7 @@ import type { ExportCutover } from '../cutover/export-cutover.js';
 import type { CutoverRecord } from '../cutover/cutover-store.js';
 import { MARKER_TABLE_SQL } from '../cutover/end-marker.js';
 import { ExportRates, type LiveExportMetrics } from './live-metrics.js';
-import { captureCutover, dropCaptureObjects, streamChanges, type CaptureObjects } from './stream-changes.js';
+import { captureCutover, dropCaptureObjects, startEarly, streamChanges, type CaptureObjects } from './stream-changes.js';
 
 const STREAM = 'source-to-target' as const;
 
@@ -181,14 +181,19 @@ async function liveExport(options: LiveExportOptions, given: GivenSessions): Pro
   }
 
   // 1. Readiness, then (first run) the record and the publication, on one ordinary connection. A
-  //    restart's replication session logs in meanwhile: it needs nothing that step creates.
+  //    restart's replication session logs in meanwhile and starts its stream at once (startEarly): it
+  //    needs nothing that step creates, and the stream is not read before the checks pass.
   const early = resume ? (given.replication() ?? ReplicationConnection.open(options.settings, { applicationName: options.applicationName, logger })) : undefined;
   early?.catch(() => undefined); // a failure to open surfaces in the stream's first attempt
+  const earlyStream = early === undefined || recorded === undefined ? undefined : startEarly(early, recorded);
   const connection = await given.checkConnection();
   try {
+    // The early session's walsender may hold the slot by now: not a conflict (nor a reason to wait).
+    const ownSenderPid = early === undefined ? undefined : await early.then((session) => session.backendPid, () => undefined);
     if (resume) {
       await waitForSlotRelease(connection.client, names.slotName, {
         timeoutMs: SLOT_RELEASE_WAIT_MS,
+        ownPid: ownSenderPid,
         onWait: (pid) => logger.info(`waiting up to ${SLOT_RELEASE_WAIT_MS / 1000} s for replication slot ${names.slotName} to be released by process ${pid ?? '?'} (the session of a stopped exporter ends by itself)`),
       });
     }
@@ -197,6 +202,7 @@ async function liveExport(options: LiveExportOptions, given: GivenSessions): Pro
       slotName: names.slotName,
       publicationName: names.publicationName,
       resume,
+      ownSenderPid,
     });
     // An open early session holds a WAL sender already, whether or not the check counted it.
     const holdsSender = early !== undefined && (await early.then(() => true, () => false));
@@ -214,6 +220,7 @@ async function liveExport(options: LiveExportOptions, given: GivenSessions): Pro
       logger.info(`created publication ${names.publicationName} for ${selected.length} table(s)`);
     }
   } catch (error) {
+    await earlyStream?.catch(() => undefined);
     await ReplicationConnection.closeOpening(early);
     throw error;
   } finally {
@@ -260,7 +267,7 @@ async function liveExport(options: LiveExportOptions, given: GivenSessions): Pro
   if (live === undefined) throw new Error('the live export record vanished');
   options.onStreaming?.(live, resume);
   const objects = { slotName: live.slotName, publicationName: live.publicationName };
-  const streamed = await streamChanges({ ...options, stream: STREAM, objects, firstConnection: early }, cutover);
+  const streamed = await streamChanges({ ...options, stream: STREAM, objects, firstConnection: early, firstStream: earlyStream }, cutover);
   if (!streamed.markerReached) return { snapshotThisRun, metrics: streamed.metrics };
   return { snapshotThisRun, metrics: streamed.metrics, cutover: await cutover.afterMarker() };
 }

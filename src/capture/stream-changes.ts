@@ -16,7 +16,7 @@ import { ExportCutover } from '../cutover/export-cutover.js';
 import type { DatabaseConnection } from '../engines/postgres/connect.js';
 import type { SourceSequence } from '../engines/source-catalog.js';
 import { isTransient } from '../engines/postgres/connection-errors.js';
-import { ReplicationConnection, ReplicationError } from '../engines/postgres/replication/index.js';
+import { ReplicationConnection, ReplicationError, type ReplicationStream, type StreamOptions } from '../engines/postgres/replication/index.js';
 import { addExportedChangeCounts } from '../state/exported-counts-store.js';
 import { getQueueStreamHead } from '../state/queue-store.js';
 import { listSnapshotTables } from '../state/snapshot-store.js';
@@ -50,6 +50,34 @@ export interface StreamChangesOptions {
    * beside its readiness checks): the first attempt streams through it, later ones open their own.
    */
   firstConnection?: Promise<ReplicationConnection>;
+  /**
+   * The stream a restart started on firstConnection beside its checks (startEarly): the first attempt
+   * reads it; if that start failed, the attempt starts again on a new session.
+   */
+  firstStream?: Promise<StartedStream>;
+}
+
+/** A replication session and the stream running on it. */
+export interface StartedStream {
+  connection: ReplicationConnection;
+  stream: ReplicationStream;
+}
+
+/** How every capture starts its slot's stream (pgoutput protocol 1, the capture's publication). */
+export function captureStreamOptions(objects: CaptureObjects): StreamOptions {
+  return { slotName: objects.slotName, startLsn: 0n, publicationNames: [objects.publicationName], protocolVersion: 1 };
+}
+
+/**
+ * Starts the slot's stream on a session still logging in, before the caller's checks are done: the
+ * walsender's own start (logical decoding from the slot's restart position up to its confirmed one)
+ * then overlaps them. Nothing is read from the stream, so nothing is written or acknowledged, until
+ * streamChanges takes it; a caller that stops before closes the session (which ends the stream).
+ */
+export function startEarly(session: Promise<ReplicationConnection>, objects: CaptureObjects): Promise<StartedStream> {
+  const started = session.then(async (connection) => ({ connection, stream: await connection.startReplication(captureStreamOptions(objects)) }));
+  started.catch(() => undefined); // a failed early start is made again by streamChanges
+  return started;
 }
 
 /**
@@ -70,19 +98,30 @@ export async function streamChanges(options: StreamChangesOptions, cutover: Expo
   let streamed = false;
   cutover.watch();
   let opened = options.firstConnection;
+  let early = options.firstStream;
   try {
     while (!signal.aborted) {
       let connection: ReplicationConnection | undefined;
       try {
-        const next = opened ?? ReplicationConnection.open(options.settings, { applicationName: options.applicationName, logger });
-        opened = undefined;
-        connection = await next;
-        const stream = await connection.startReplication({
-          slotName: objects.slotName,
-          startLsn: 0n,
-          publicationNames: [objects.publicationName],
-          protocolVersion: 1,
-        });
+        let stream: ReplicationStream | undefined;
+        if (early !== undefined) {
+          const started = early;
+          early = undefined;
+          opened = undefined;
+          try {
+            ({ connection, stream } = await started);
+          } catch (error) {
+            // Usually the slot was still held by a killed run's walsender, which the checks waited out.
+            logger.debug(`the stream started beside the checks failed (${describeError(error)}); starting it again`);
+            await ReplicationConnection.closeOpening(options.firstConnection);
+          }
+        }
+        if (stream === undefined) {
+          const next = opened ?? ReplicationConnection.open(options.settings, { applicationName: options.applicationName, logger });
+          opened = undefined;
+          connection = await next;
+          stream = await connection.startReplication(captureStreamOptions(objects));
+        }
         failures = 0;
         streamed = true;
         const result = await runCapture({
@@ -121,7 +160,8 @@ export async function streamChanges(options: StreamChangesOptions, cutover: Expo
       }
     }
   } finally {
-    // Aborted before the loop took the early session: it is closed here.
+    // Aborted before the loop took the early session: it is closed here (once its start is over).
+    await early?.catch(() => undefined);
     await ReplicationConnection.closeOpening(opened);
     clearInterval(timer);
     await cutover.stopWatching();

@@ -124,6 +124,11 @@ export interface CaptureReadinessInput {
    * and missing is a blocker. Otherwise finding them is a conflict.
    */
   resume: boolean;
+  /**
+   * The pid of a walsender of this very run that already streams from the slot (a restart starts its
+   * stream beside the checks): the slot held by it is not "in use" by someone else.
+   */
+  ownSenderPid?: number;
   /** `max_slot_wal_keep_size` below this many bytes is a warning; default 16 GiB. */
   slotWalKeepWarningBytes?: number;
 }

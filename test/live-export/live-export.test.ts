@@ -5,11 +5,13 @@
 // command resumes from the slot without duplicate or gap; SIGKILL while the snapshot is read makes the
 // re-run refuse, and --start-clean --yes starts over.
 
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openQueueReader } from '../../src/capture/queue/segment-reader.js';
 import type { ChangeEvent } from '../../src/core/change-event.js';
+import { ReplicationConnection } from '../../src/engines/postgres/replication/index.js';
 import { getLiveExport } from '../../src/state/live-export-store.js';
 import { openStore } from '../../src/state/store.js';
 import { adminConfig, createDatabase, dropDatabase, query, runSql } from '../harness/index.js';
@@ -228,6 +230,36 @@ describe('export data from source --export-type snapshot-and-changes', () => {
     expect(r.code).toBe(0);
     const figures = await checkExactlyOnce(db, exportDir);
     console.log(`live export after 3 SIGKILLs: ${figures.snapshot} rows in the snapshot, ${figures.queued} in the queue`);
+  }, 240_000);
+
+  it('a restart while another session still holds the slot waits for its release, then streams: no duplicate, no gap', async () => {
+    const { db, exportDir } = shared as { db: string; exportDir: string };
+    expect(db).toBeDefined();
+    // What a killed exporter leaves for a moment: its walsender, still streaming from the slot. The
+    // restart's stream, started beside its checks, is refused; the checks wait; the stream starts again.
+    const store = storeOf(exportDir);
+    const live = getLiveExport(store);
+    store.close();
+    if (live === undefined) throw new Error('no live export recorded');
+    const client = new pg.Client({ ...adminConfig(source, db), replication: 'database' } as pg.ClientConfig);
+    await client.connect();
+    const holder = await ReplicationConnection.fromClient(client);
+    await holder.startReplication({ slotName: live.slotName, startLsn: 0n, publicationNames: [live.publicationName], protocolVersion: 1 });
+    const holderPid = holder.backendPid;
+    expect(holderPid).toBeGreaterThan(0);
+    const workload = new Workload(db, (shared.nextId ?? 2_000_000) + 1_000_000);
+    workload.start();
+    const running = startGodwit(exportDataArgs(exportDir, db, LIVE), SLOW);
+    const log = join(exportDir, 'logs', 'export-data-from-source.log');
+    await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes(`released by process ${holderPid}`), 60_000, 'the exporter to wait for the held slot');
+    await holder.close();
+    await waitForLine(running, 'resuming changes from replication slot');
+    await workload.stop();
+    await waitCaughtUp(db, live.slotName);
+    running.child.kill('SIGINT');
+    expect((await running.done).code).toBe(0);
+    const figures = await checkExactlyOnce(db, exportDir);
+    console.log(`live export after a restart that waited for the slot: ${figures.queued} events in the queue`);
   }, 240_000);
 
   it('SIGKILL while the snapshot is read: the re-run refuses, --start-clean --yes starts over', async () => {

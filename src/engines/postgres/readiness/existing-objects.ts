@@ -26,7 +26,7 @@ export interface PublicationState {
   tables: CatalogName[];
 }
 
-type Names = Pick<CaptureReadinessInput, 'slotName' | 'publicationName' | 'resume'>;
+type Names = Pick<CaptureReadinessInput, 'slotName' | 'publicationName' | 'resume' | 'ownSenderPid'>;
 
 const START_AGAIN = 'start this migration again from a new snapshot';
 
@@ -73,7 +73,7 @@ export function slotFindings(state: SlotState | undefined, names: Names, databas
       ),
     ];
   }
-  if (state.active) {
+  if (state.active && (names.ownSenderPid === undefined || state.activePid !== names.ownSenderPid)) {
     const pid = state.activePid === undefined ? 'another process' : `the process ${state.activePid}`;
     return [
       readinessFinding(

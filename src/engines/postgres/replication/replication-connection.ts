@@ -83,6 +83,12 @@ export class ReplicationConnection {
     return new ReplicationConnection(client, server, place, logger);
   }
 
+  /** The walsender's process id (BackendKeyData): what pg_replication_slots.active_pid shows while this session streams. */
+  get backendPid(): number | undefined {
+    const pid = (this.client as unknown as { processID?: number | null }).processID;
+    return typeof pid === 'number' ? pid : undefined;
+  }
+
   /** IDENTIFY_SYSTEM: system id, timeline and current WAL position (PostgreSQL only; not needed by the stream). */
   async identifySystem(): Promise<SystemIdentity> {
     const result = await this.command<{ systemid: string; timeline: string | number; xlogpos: string; dbname: string | null }>(

@@ -82,17 +82,20 @@ function parseSlotState(text: string | undefined, slotName: string): SlotState |
  * exporter meets this after a crash: the walsender of the killed process ends only once the server
  * notices the closed connection (at once usually, at worst after wal_sender_timeout), and refusing
  * the slot as "in use" in that moment would stop a restart that is about to work. `onWait` is called
- * once, with the holder's pid, when there is something to wait for.
+ * once, with the holder's pid, when there is something to wait for. `ownPid`: the caller's own
+ * walsender, which may hold the slot already and is not waited for.
  */
 export async function waitForSlotRelease(
   session: SimpleQuerySession,
   slotName: string,
-  options: { timeoutMs: number; pollMs?: number; onWait?: (pid: number | undefined) => void },
+  options: { timeoutMs: number; pollMs?: number; onWait?: (pid: number | undefined) => void; ownPid?: number },
 ): Promise<SlotState | undefined> {
   const deadline = Date.now() + options.timeoutMs;
+  // The caller's own walsender (a stream started beside the checks) holding the slot is no reason to wait.
+  const heldByOther = (state: SlotState | undefined): boolean => state?.active === true && (options.ownPid === undefined || state.activePid !== options.ownPid);
   let state = await readSlotState(session, slotName);
-  if (state?.active === true) options.onWait?.(state.activePid);
-  while (state?.active === true && Date.now() < deadline) {
+  if (heldByOther(state)) options.onWait?.(state?.activePid);
+  while (heldByOther(state) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
     state = await readSlotState(session, slotName);
   }
