@@ -60,6 +60,11 @@ export interface ApplyChangesOptions {
   asynchronousCommit?: boolean;
   logger?: Logger;
   retry?: ApplyRetry;
+  /**
+   * Tables the stream is expected to bring (the migration's tables): described on the target while
+   * the engine waits for its first events, instead of when the first event of each arrives.
+   */
+  expectedTables?: readonly TableName[];
 }
 
 /**
@@ -155,6 +160,7 @@ class ApplyEngine {
     const start = await this.start();
     const source = options.openSource(start + 1);
     const warming = this.warmSessions();
+    this.describeExpectedTables();
     const timer =
       options.onProgress === undefined
         ? undefined
@@ -208,6 +214,15 @@ class ApplyEngine {
    * and preparation cost round trips that the first channel transactions paid otherwise, at the start
    * of every catch-up. Failures are left to the transactions that will meet them.
    */
+  /**
+   * Reads the expected tables' descriptions in the background (a restarted importer otherwise reads
+   * them, two queries a table, once the first events wait: on the catch-up's critical path). A table
+   * that fails here is read again, and its failure reported, when its first event comes.
+   */
+  private describeExpectedTables(): void {
+    for (const table of this.options.expectedTables ?? []) this.tables.get(table).catch(() => undefined);
+  }
+
   private async warmSessions(): Promise<void> {
     const count = Math.min(this.routing.channels, this.options.sessions.size);
     await Promise.allSettled(Array.from({ length: count }, () => withSession(this.options.sessions, async () => undefined)));

@@ -13,6 +13,7 @@ import type { LoaderSessions } from '../engines/loader-sessions.js';
 import { openQueueReader } from '../capture/queue/segment-reader.js';
 import { countsTableKey, readAppliedChangeCounts, recordAppliedChangeCounts, type AppliedChangeCounts } from '../state/apply-counts-store.js';
 import { getQueueStreamHead, listQueueImporters, recordQueueApplied, registerQueueImporter } from '../state/queue-store.js';
+import { listSnapshotTables } from '../state/snapshot-store.js';
 import type { MigrationStore } from '../state/store.js';
 import { applyChanges } from './apply-engine.js';
 import type { ApplyProgress, TableApplyCounts } from './apply-progress.js';
@@ -131,6 +132,7 @@ export async function runLiveImport(options: LiveImportOptions): Promise<LiveImp
       stream,
       channels: options.channels,
       batchSize: options.batchSize,
+      expectedTables: listSnapshotTables(store).map((table) => ({ schema: table.schema, name: table.name })),
       signal: options.until === undefined ? signal : AbortSignal.any([signal, options.until]),
       progressIntervalMs: options.progressIntervalMs ?? 1000,
       onProgress: (progress) => {
