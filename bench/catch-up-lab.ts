@@ -205,10 +205,15 @@ function targetBackendPids(): number[] {
 
 /** The walsender's pid, found by its process title. */
 function walsenderPid(): number | undefined {
+  return pidByTitle('postgres: walsender');
+}
+
+/** The first process whose title starts with `title`. */
+function pidByTitle(title: string): number | undefined {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').startsWith('postgres: walsender')) return Number(entry);
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').startsWith(title)) return Number(entry);
     } catch {
       // gone meanwhile
     }
@@ -258,10 +263,27 @@ async function raceNative(): Promise<void> {
   const want = expected('golden-native');
   const started = process.hrtime.bigint();
   await withClient(TARGET, 'lab_native', (c) => c.query('ALTER SUBSCRIPTION lab_sub ENABLE'));
+  // LAB_SAMPLE_MS: the CPU timeline of the apply worker and the walsender, as for godwit's race.
+  const samples: string[] = [];
+  let worker: number | undefined;
+  let sender: number | undefined;
+  const sampler =
+    process.env.LAB_SAMPLE_MS === undefined
+      ? undefined
+      : setInterval(() => {
+          worker ??= pidByTitle('postgres: logical replication apply worker');
+          sender ??= walsenderPid();
+          const cpu = [worker, sender].map((pid) => { const c = cpuOf(pid); return (c.user + c.system).toFixed(2); });
+          samples.push(`${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(2)}:${cpu.join('/')}`);
+        }, Number(process.env.LAB_SAMPLE_MS));
   const matched = await waitForMatch(TARGET, 'lab_native', want, 600_000, () => undefined);
+  if (sampler !== undefined) {
+    clearInterval(sampler);
+    process.stdout.write(`  s:apply worker/walsender CPU ${samples.join(' ')}\n`);
+  }
   const seconds = Number(matched - started) / 1e9;
-  const worker = await withClient(TARGET, 'lab_native', async (c) => (await c.query<{ pid: number }>("SELECT pid FROM pg_stat_subscription WHERE subname = 'lab_sub' AND pid IS NOT NULL")).rows[0]?.pid);
-  const cpu = await catchUpCpu(SOURCE, TARGET, 'lab_native', { 'apply worker': worker }, 'false');
+  const applyWorker = await withClient(TARGET, 'lab_native', async (c) => (await c.query<{ pid: number }>("SELECT pid FROM pg_stat_subscription WHERE subname = 'lab_sub' AND pid IS NOT NULL")).rows[0]?.pid);
+  const cpu = await catchUpCpu(SOURCE, TARGET, 'lab_native', { 'apply worker': applyWorker }, 'false');
   record(`native ${seconds.toFixed(2)} s, ${(want.transactions / seconds).toFixed(0)} tx/s; ${describeCpu(cpu)}`);
   await stopServers();
 }
