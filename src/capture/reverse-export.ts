@@ -23,6 +23,7 @@ import type { SourceSequence } from '../engines/source-catalog.js';
 import { getQueueStreamHead } from '../state/queue-store.js';
 import type { MigrationStore } from '../state/store.js';
 import { ExportRates, type LiveExportMetrics } from './live-metrics.js';
+import type { ExpectedColumns } from './relation-guard.js';
 import { captureCutover, streamChanges, type CaptureObjects } from './stream-changes.js';
 
 /** The fall-back stream's queue. */
@@ -89,6 +90,18 @@ function fallBackStop(error: CaptureStoppedError): CaptureStoppedError {
   return stop;
 }
 
+/**
+ * The target's columns as the fall-back slot was created (a target table may order its columns
+ * otherwise than the source's); undefined for a cutover recorded by an earlier godwit, whose fall-back
+ * stream is checked against the source's snapshot columns as before.
+ */
+function targetColumns(store: MigrationStore): ExpectedColumns | undefined {
+  const recorded = readCutover(store, 'to-target').reverseColumns;
+  if (recorded === null) return undefined;
+  const byName = new Map(recorded.map((table) => [JSON.stringify([table.schema, table.name]), table.columns]));
+  return (table) => byName.get(JSON.stringify([table.schema, table.name]));
+}
+
 /** Streams the target's changes into the fall-back queue until the signal aborts or cutover to source ends it. */
 export async function runReverseExport(options: ReverseExportOptions): Promise<ReverseExportResult> {
   const { store } = options;
@@ -109,7 +122,7 @@ export async function runReverseExport(options: ReverseExportOptions): Promise<R
   options.onStreaming?.(objects, getQueueStreamHead(store, REVERSE_STREAM).lastVsn > 0);
   let streamed;
   try {
-    streamed = await streamChanges({ ...options, stream: REVERSE_STREAM, objects }, cutover);
+    streamed = await streamChanges({ ...options, stream: REVERSE_STREAM, objects, expectedColumns: targetColumns(store) }, cutover);
   } catch (error) {
     if (error instanceof CaptureStoppedError) throw fallBackStop(error);
     throw error;

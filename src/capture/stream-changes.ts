@@ -51,6 +51,11 @@ export interface StreamChangesOptions {
    */
   firstConnection?: Promise<ReplicationConnection>;
   /**
+   * The columns each table's Relation messages must show; by default those the snapshot read (the
+   * source's). A table that differs stops the capture as a schema change.
+   */
+  expectedColumns?: ExpectedColumns;
+  /**
    * The stream a restart started on firstConnection beside its checks (startEarly): the first attempt
    * reads it; if that start failed, the attempt starts again on a new session.
    */
@@ -86,7 +91,7 @@ export function startEarly(session: Promise<ReplicationConnection>, objects: Cap
  */
 export async function streamChanges(options: StreamChangesOptions, cutover: ExportCutover): Promise<{ metrics: LiveExportMetrics; markerReached: boolean }> {
   const { store, logger, signal, stream: queueStream, objects } = options;
-  const expected = expectedColumns(store);
+  const expected = options.expectedColumns ?? expectedColumns(store);
   const writer = openQueueWriter({ store, queueDir: options.queueDir, stream: queueStream });
   const rates = new ExportRates(getQueueStreamHead(store, queueStream).lastVsn, Date.now());
   const figures = (): LiveExportMetrics => rates.sample(getQueueStreamHead(store, queueStream).lastVsn, Date.now());

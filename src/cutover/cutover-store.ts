@@ -26,6 +26,8 @@ export interface CutoverRecord {
   reverseSlot: string | null;
   reversePublication: string | null;
   reverseConsistentPoint: string | null;
+  /** The migrated tables' columns on the target as the fall-back slot was created; null before, or when an earlier godwit made it. */
+  reverseColumns: TableColumns[] | null;
   requestedAt: string | null;
   updatedAt: string | null;
 }
@@ -44,8 +46,15 @@ export interface CutoverTransition {
 export interface CutoverStepData {
   markerVsn?: number;
   sequences?: readonly SnapshotSequenceValue[];
-  reverse?: { slot: string; publication: string; consistentPoint: string };
+  reverse?: { slot: string; publication: string; consistentPoint: string; columns: readonly TableColumns[] };
   detail?: string;
+}
+
+/** A table's columns, in the order of its database. */
+export interface TableColumns {
+  schema: string;
+  name: string;
+  columns: string[];
 }
 
 interface StateRow {
@@ -57,6 +66,7 @@ interface StateRow {
   reverse_slot: string | null;
   reverse_publication: string | null;
   reverse_consistent_point: string | null;
+  reverse_columns: string | null;
   requested_at: string;
   updated_at: string;
 }
@@ -71,6 +81,7 @@ function notInitiated(direction: CutoverDirection): CutoverRecord {
     reverseSlot: null,
     reversePublication: null,
     reverseConsistentPoint: null,
+    reverseColumns: null,
     requestedAt: null,
     updatedAt: null,
   };
@@ -89,6 +100,7 @@ export function readCutover(store: MigrationStore, direction: CutoverDirection):
     reverseSlot: row.reverse_slot,
     reversePublication: row.reverse_publication,
     reverseConsistentPoint: row.reverse_consistent_point,
+    reverseColumns: row.reverse_columns === null ? null : (JSON.parse(row.reverse_columns) as TableColumns[]),
     requestedAt: row.requested_at,
     updatedAt: row.updated_at,
   };
@@ -134,10 +146,11 @@ export function advanceCutover(store: MigrationStore, direction: CutoverDirectio
     db.prepare('UPDATE cutover_state SET state = ?, updated_at = ? WHERE direction = ?').run(to, now, direction);
     if (data.markerVsn !== undefined) db.prepare('UPDATE cutover_state SET marker_vsn = ? WHERE direction = ?').run(data.markerVsn, direction);
     if (data.reverse !== undefined) {
-      db.prepare('UPDATE cutover_state SET reverse_slot = ?, reverse_publication = ?, reverse_consistent_point = ? WHERE direction = ?').run(
+      db.prepare('UPDATE cutover_state SET reverse_slot = ?, reverse_publication = ?, reverse_consistent_point = ?, reverse_columns = ? WHERE direction = ?').run(
         data.reverse.slot,
         data.reverse.publication,
         data.reverse.consistentPoint,
+        JSON.stringify(data.reverse.columns),
         direction,
       );
     }

@@ -145,7 +145,7 @@ export async function finishImportCutover(options: ImportCutoverOptions): Promis
       }),
     );
     step('reverse-prepared', {
-      reverse: { slot: reverse.slotName, publication: reverse.publicationName, consistentPoint: reverse.consistentPoint },
+      reverse: { slot: reverse.slotName, publication: reverse.publicationName, consistentPoint: reverse.consistentPoint, columns: reverse.columns },
       detail: `publication ${reverse.publicationName} and slot ${reverse.slotName} (from ${reverse.consistentPoint}) on the target`,
     });
   }

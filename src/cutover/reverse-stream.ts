@@ -17,6 +17,7 @@ import { formatLsn } from '../core/lsn.js';
 import { ensureBookkeepingSchema } from '../engines/bookkeeping-schema.js';
 import { ReplicationConnection } from '../engines/postgres/replication/index.js';
 import type { SqlSession } from '../engines/sql-session.js';
+import type { TableColumns } from './cutover-store.js';
 import { MARKER_TABLE_SQL } from './end-marker.js';
 import { cutoverKillPoint } from './kill-points.js';
 
@@ -44,6 +45,34 @@ export interface ReverseStream {
   publicationName: string;
   /** Where the slot's stream starts, as the server prints it. */
   consistentPoint: string;
+  /** The migrated tables' columns on the target now, in its order (the application does not write yet). */
+  columns: TableColumns[];
+}
+
+// The columns pgoutput describes a table with: not dropped, not generated (attgenerated came in
+// PostgreSQL 12; generated columns are not published).
+const TABLE_COLUMNS_SQL = (withGenerated: boolean): string => `
+  SELECT t.schema, t.name,
+         (SELECT array_agg(a.attname::text ORDER BY a.attnum)
+            FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped${withGenerated ? " AND a.attgenerated = ''" : ''}) AS columns
+    FROM unnest($1::text[], $2::text[]) AS t(schema, name)
+    JOIN pg_catalog.pg_namespace n ON n.nspname = t.schema
+    JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = t.name`;
+
+/**
+ * The tables' columns on the target, in its order: the fall-back stream's reference. A target table
+ * may order its columns otherwise than the source (values travel by column name either way), so the
+ * source's snapshot columns would take that for a change of the table.
+ */
+async function readTableColumns(session: SqlSession, tables: readonly { schema: string; name: string }[]): Promise<TableColumns[]> {
+  const version = await session.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
+  const withGenerated = Number(version.rows[0]?.v ?? 0) >= 120000;
+  const { rows } = await session.query<{ schema: string; name: string; columns: string[] | null }>(TABLE_COLUMNS_SQL(withGenerated), [
+    tables.map((t) => t.schema),
+    tables.map((t) => t.name),
+  ]);
+  return rows.map((row) => ({ schema: row.schema, name: row.name, columns: row.columns ?? [] }));
 }
 
 /** Creates (or finds) the target's publication and slot for the reverse stream. */
@@ -51,6 +80,7 @@ export async function prepareReverseStream(options: ReverseStreamOptions): Promi
   const { session, logger } = options;
   const names = reverseStreamNames(options.migrationId);
   await ensureBookkeepingSchema(session);
+  const columns = await readTableColumns(session, options.tables);
   const existing = await session.query('SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1', [names.publicationName]);
   if (existing.rows.length === 0) {
     const tables = [...options.tables.map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`), MARKER_TABLE_SQL].join(', ');
@@ -70,12 +100,12 @@ export async function prepareReverseStream(options: ReverseStreamOptions): Promi
     const slot = await replication.readSlot(names.slotName);
     if (slot !== undefined) {
       logger.info(`replication slot ${names.slotName} exists on the target already (an earlier run created it); taking it`);
-      return { ...names, consistentPoint: slot.confirmedFlushLsn === undefined ? '' : formatLsn(slot.confirmedFlushLsn) };
+      return { ...names, consistentPoint: slot.confirmedFlushLsn === undefined ? '' : formatLsn(slot.confirmedFlushLsn), columns };
     }
     const created = await replication.createSlot(names.slotName, { snapshot: 'nothing' });
     logger.info(`created replication slot ${names.slotName} on the target at ${formatLsn(created.consistentPoint)}`);
     cutoverKillPoint('reverse-slot-created');
-    return { ...names, consistentPoint: formatLsn(created.consistentPoint) };
+    return { ...names, consistentPoint: formatLsn(created.consistentPoint), columns };
   } finally {
     await replication.close();
   }

@@ -367,6 +367,15 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
       `);
     },
   },
+  {
+    version: 9,
+    name: 'fall-back columns',
+    up(db) {
+      // The migrated tables' columns on the target when the fall-back slot was created (JSON: schema,
+      // name, columns in the target's order): what the fall-back stream's table descriptions must match.
+      db.exec('ALTER TABLE cutover_state ADD COLUMN reverse_columns TEXT');
+    },
+  },
 ];
 
 /** Checks that a migration list is usable (1..n, in order) so a bad edit fails loudly in tests. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { expect } from 'vitest';
 import { adminConfig, createDatabase, query, runSql, servers, type HarnessServer } from '../harness/index.js';
-import { runGodwit, startGodwit, stopAfterHandOver, type GodwitResult } from '../helpers/run-godwit.js';
+import { runGodwit, startGodwit, stopAfterHandOver, type GodwitResult, type RunningGodwit } from '../helpers/run-godwit.js';
 
 export { HAND_OVER_LINE, stopAfterHandOver } from '../helpers/run-godwit.js';
 
@@ -154,3 +154,26 @@ export async function pendingChanges(database: string, slot: string, publication
 }
 
 export { source, target };
+
+/** A running command and everything it printed on standard output so far. */
+export interface Watched {
+  running: RunningGodwit;
+  out(): string;
+}
+
+export function watched(args: string[], extraEnv: Record<string, string> = {}): Watched {
+  const running = startGodwit(args, { env: { ...env, ...extraEnv } });
+  let out = '';
+  running.child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  return { running, out: () => out };
+}
+
+/** Waits until a running command printed `text` (fails when it exits first). */
+export async function printed(w: Watched, text: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (!w.out().includes(text)) {
+    if (w.running.child.exitCode !== null) throw new Error(`exited (${w.running.child.exitCode}) before printing ${text}:\n${w.out()}\n${(await w.running.done).stderr}`);
+    if (Date.now() > deadline) throw new Error(`did not print ${text} within 2 minutes:\n${w.out()}`);
+    await sleep(100);
+  }
+}

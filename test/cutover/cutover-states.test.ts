@@ -84,9 +84,10 @@ describe('cutover store', () => {
     expect(readCutover(store, 'to-target')).toMatchObject({ state: 'MARKER_QUEUED', markerVsn: 42 });
     expect(listCutoverSequences(store, 'to-target')).toEqual([{ schema: 'app', name: 'free', lastValue: '17', isCalled: true, readAt: 'x' }]);
     for (const event of ['capture-released', 'drained', 'sequences-set'] as const) advanceCutover(store, 'to-target', event);
-    advanceCutover(store, 'to-target', 'reverse-prepared', { reverse: { slot: 's', publication: 'p', consistentPoint: '0/1' } });
+    const columns = [{ schema: 'app', name: 'notes', columns: ['body', 'id'] }];
+    advanceCutover(store, 'to-target', 'reverse-prepared', { reverse: { slot: 's', publication: 'p', consistentPoint: '0/1', columns } });
     advanceCutover(store, 'to-target', 'completed');
-    expect(readCutoverPositions(store).toTarget).toMatchObject({ state: 'COMPLETED', reverseSlot: 's', reversePublication: 'p', reverseConsistentPoint: '0/1' });
+    expect(readCutoverPositions(store).toTarget).toMatchObject({ state: 'COMPLETED', reverseSlot: 's', reversePublication: 'p', reverseConsistentPoint: '0/1', reverseColumns: columns });
     const history = listCutoverHistory(store);
     expect(history.map((h) => h.to)).toEqual(['INITIATED', 'MARKER_WRITTEN', 'MARKER_QUEUED', 'CAPTURE_RELEASED', 'DRAINED', 'SEQUENCES_SET', 'REVERSE_PREPARED', 'COMPLETED']);
     expect(history.every((h, i) => i === 0 || h.at > (history[i - 1]?.at ?? ''))).toBe(true);

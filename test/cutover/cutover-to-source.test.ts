@@ -19,7 +19,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dropDatabase, query, runSql, type HarnessServer } from '../harness/index.js';
 import { runGodwit, startGodwit, type GodwitResult, type RunningGodwit } from '../helpers/run-godwit.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
-import { connection, env, expectSequencesMovedForward, prepareMigration, sleep, source, supervise, target, workload, type Migration } from './cutover-helpers.js';
+import { connection, env, expectSequencesMovedForward, prepareMigration, printed, sleep, source, supervise, target, watched, workload, type Migration, type Watched } from './cutover-helpers.js';
 
 /** An audit trigger (on tickets: one row per application insert) and a foreign key, both on the source and, through import schema, the target. */
 const FALL_BACK_SCHEMA = `
@@ -47,29 +47,6 @@ async function migration(prefix: string): Promise<FallBack> {
     reverseExportArgs: ['export', 'data', 'from', 'target', ...m.dir, ...connection(target, 'target', m.targetDb)],
     reverseImportArgs: ['import', 'data', 'to', 'source', ...m.dir, ...connection(source, 'source', m.sourceDb), '--parallel-jobs', '2'],
   };
-}
-
-/** A running command and everything it printed on standard output so far. */
-interface Watched {
-  running: RunningGodwit;
-  out(): string;
-}
-
-function watched(args: string[], extraEnv: Record<string, string> = {}): Watched {
-  const running = startGodwit(args, { env: { ...env, ...extraEnv } });
-  let out = '';
-  running.child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  return { running, out: () => out };
-}
-
-/** Waits until a running command printed `text` (fails when it exits first). */
-async function printed(w: Watched, text: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (!w.out().includes(text)) {
-    if (w.running.child.exitCode !== null) throw new Error(`exited (${w.running.child.exitCode}) before printing ${text}:\n${w.out()}\n${(await w.running.done).stderr}`);
-    if (Date.now() > deadline) throw new Error(`did not print ${text} within 2 minutes:\n${w.out()}`);
-    await sleep(100);
-  }
 }
 
 /**
