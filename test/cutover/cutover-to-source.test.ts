@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropDatabase, query, runSql, type HarnessServer } from '../harness/index.js';
-import { runGodwit, startGodwit, type GodwitResult, type RunningGodwit } from '../helpers/run-godwit.js';
+import { runGodwit, startGodwit, type GodwitResult } from '../helpers/run-godwit.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
 import { connection, env, expectSequencesMovedForward, prepareMigration, printed, sleep, source, supervise, target, watched, workload, type Migration, type Watched } from './cutover-helpers.js';
 
