@@ -210,11 +210,6 @@ class ApplyEngine {
   }
 
   /**
-   * Opens the channels' sessions while the first events are read or awaited: a session's login (SCRAM)
-   * and preparation cost round trips that the first channel transactions paid otherwise, at the start
-   * of every catch-up. Failures are left to the transactions that will meet them.
-   */
-  /**
    * Reads the expected tables' descriptions in the background (a restarted importer otherwise reads
    * them, two queries a table, once the first events wait: on the catch-up's critical path). A table
    * that fails here is read again, and its failure reported, when its first event comes.
@@ -223,6 +218,11 @@ class ApplyEngine {
     for (const table of this.options.expectedTables ?? []) this.tables.get(table).catch(() => undefined);
   }
 
+  /**
+   * Opens the channels' sessions while the first events are read or awaited: a session's login (SCRAM)
+   * and preparation cost round trips that the first channel transactions paid otherwise, at the start
+   * of every catch-up. Failures are left to the transactions that will meet them.
+   */
   private async warmSessions(): Promise<void> {
     const count = Math.min(this.routing.channels, this.options.sessions.size);
     await Promise.allSettled(Array.from({ length: count }, () => withSession(this.options.sessions, async () => undefined)));
