@@ -292,18 +292,29 @@ async function raceCapture(): Promise<void> {
   await restore('golden-godwit');
   const store = join(LIVE, 'export', 'metainfo', 'godwit.db');
   const head = () => queueProgress(store)?.head ?? 0;
-  const until = head() + 4 * expected('golden-godwit').transactions; // pgbench: 4 row changes per transaction
+  const first = head();
+  const until = first + 4 * expected('golden-godwit').transactions; // pgbench: 4 row changes per transaction
   const started = process.hrtime.bigint();
   const exporter = startTimed(process.execPath, godwitArgs().exporter, godwitEnv(), { captureStdout: true });
+  // The timeline (every ~100 ms: events committed to the queue / the exporter's CPU seconds) shows its
+  // start apart from its streaming: the CPU it used before the first events were committed.
+  const timeline: string[] = [];
+  let sampled = 0;
   while (head() < until) {
     if (exporter.child.exitCode !== null) throw new Error('the exporter exited early');
     await sleep(20);
+    const at = Number(process.hrtime.bigint() - started) / 1e9;
+    if (at - sampled < 0.1) continue;
+    sampled = at;
+    const used = cpuOf(exporter.child.pid);
+    timeline.push(`${at.toFixed(2)}:${head() - first}/${(used.user + used.system).toFixed(2)}`);
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = await catchUpCpu(SOURCE, TARGET, 'lab_godwit', { exporter: exporter.child.pid }, 'false');
   exporter.child.kill('SIGTERM');
   await exporter.done;
   record(`capture ${seconds.toFixed(2)} s; ${describeCpu(cpu)}`);
+  process.stdout.write(`  s:events committed/exporter CPU ${timeline.join(' ')}\n`);
   await stopServers();
 }
 
