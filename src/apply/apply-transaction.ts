@@ -81,14 +81,16 @@ export async function runApplyTransaction(sessions: LoaderSessions, transaction:
   }
 }
 
-const BEGIN_SQL = 'BEGIN; SET LOCAL synchronous_commit = on';
-const BEGIN_ASYNC_SQL = 'BEGIN; SET LOCAL synchronous_commit = off';
+/** BEGIN with the session's settings for loading (the replica role) and the transaction's commit mode. */
+function beginText(session: LoaderSession, asynchronousCommit: boolean): string {
+  return `BEGIN; ${session.transactionSettings}; SET LOCAL synchronous_commit = ${asynchronousCommit ? 'off' : 'on'}`;
+}
 
 async function once(session: LoaderSession, transaction: ApplyTransaction): Promise<void> {
-  const begin = transaction.asynchronousCommit === true ? BEGIN_ASYNC_SQL : BEGIN_SQL;
+  const begin = beginText(session, transaction.asynchronousCommit === true);
   if (typeof transaction.script === 'string') return onceAsScript(session, transaction.script, begin);
   if (transaction.script !== undefined) return onceAsParts(session, transaction.script, begin);
-  await session.query(BEGIN_SQL);
+  await session.query(beginText(session, false));
   try {
     await transaction.body?.(session);
     const pause = Number(process.env[SLEEP_BEFORE_COMMIT_ENV] ?? 0);

@@ -1,6 +1,7 @@
 // The database sessions the snapshot import works with, as an interface: the pipeline runs SQL and
 // streams COPY data through it and never sees a concrete driver (postgres-loader-sessions.ts is the
-// node-postgres one). Every session handed out is already prepared for loading (invariant 8).
+// node-postgres one). Every transaction on a session handed out starts with the session's
+// transactionSettings, which prepare it for loading (invariant 8).
 
 import type { SqlSession } from './sql-session.js';
 
@@ -16,6 +17,15 @@ export interface CopySource {
 
 /** One session borrowed from the set; give it back with release(). */
 export interface LoaderSession extends SqlSession {
+  /**
+   * The SET LOCAL statements each transaction on this session runs right after BEGIN (semicolon
+   * separated, no trailing one): what loading needs (invariant 8's replica role, asynchronous commit)
+   * holds for that transaction only. Session settings would not do: behind a pooler in transaction
+   * mode (PgBouncer) the next transaction may run on another server connection, and the settings
+   * stay on the one they were made on, for the pooler's other clients (the application's writes
+   * after cutover) to inherit.
+   */
+  readonly transactionSettings: string;
   /** Runs `COPY ... FROM STDIN` with the bytes of `data` (in the format the statement names); rejects with the server's error or the source's. */
   copyIn(copySql: string, data: CopySource): Promise<void>;
   /**

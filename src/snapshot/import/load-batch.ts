@@ -113,7 +113,7 @@ export async function loadBatch(sessions: LoaderSessions, job: BatchJob, logger:
 
 async function loadOnce(session: LoaderSession, job: BatchJob): Promise<BatchOutcome> {
   const { batch } = job;
-  await session.query('BEGIN');
+  await session.query(`BEGIN; ${session.transactionSettings}`);
   try {
     try {
       await session.query(INSERT_BOOKKEEPING, [job.migrationId, job.tableKey, batchId(job.chunkId, batch.batchNo), batch.rowCount]);

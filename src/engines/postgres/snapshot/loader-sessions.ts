@@ -1,6 +1,7 @@
-// node-postgres sessions for the snapshot import: a pg.Pool whose every connection is switched to
-// `session_replication_role = replica` before first use (invariant 8: triggers and foreign-key
-// actions that already ran on the source must not run again), and COPY FROM STDIN fed from the
+// node-postgres sessions for the snapshot import and the apply: a pg.Pool whose transactions run
+// with `session_replication_role = replica` (invariant 8: triggers and foreign-key actions that
+// already ran on the source must not run again), set by SET LOCAL in each transaction (see
+// LoaderSession.transactionSettings for why not on the session), and COPY FROM STDIN fed from the
 // chunk files through reused buffers (copy-in-source.ts).
 
 import type pg from 'pg';
@@ -24,7 +25,8 @@ export function replicationRoleRefusal(user: string, database: string, cause: un
 }
 
 /**
- * Wraps a pool: sessions come out prepared for loading. `replicaRole: false` only for an apply whose
+ * Wraps a pool: its sessions' transactions are prepared for loading by their transactionSettings (the
+ * user's right to the replica role is checked once, before the first session is handed out). `replicaRole: false` only for an apply whose
  * user may not set the role and who confirmed that the triggers and foreign keys are disabled
  * (`import data to source --yes`, src/engines/postgres/replica-role-guard.ts). `isYugabyte`: the
  * pool's server is YugabyteDB (its COPY commits on its own, see LoaderSessions.copyInTransactions).
@@ -35,7 +37,29 @@ export function postgresLoaderSessions(
   who: { user: string; database: string },
   options: { replicaRole?: boolean; isYugabyte?: boolean } = {},
 ): LoaderSessions {
+  const replicaRole = options.replicaRole !== false;
+  // Each batch commits its rows together with its bookkeeping row, so a commit the target loses in a
+  // crash loses both, and the restarted import loads that batch again: exactly once holds without
+  // waiting for every commit's WAL flush (transactions that need the flush say so after these).
+  const transactionSettings = [replicaRole ? 'SET LOCAL session_replication_role = replica' : undefined, 'SET LOCAL synchronous_commit = off'].filter((s) => s !== undefined).join('; ');
+  // YugabyteDB's COPY commits on its own, outside any transaction: its sessions carry the settings too.
+  const sessionSettings = options.isYugabyte === true ? transactionSettings.replaceAll('SET LOCAL', 'SET') : undefined;
   const prepared = new WeakSet<pg.PoolClient>();
+  let allowed: Promise<void> | undefined;
+  /** Once per pool (one user, one database): may this user set the replica role? Said before anything loads. */
+  const checkRole = (client: pg.PoolClient): Promise<void> => {
+    allowed ??= client.query('BEGIN; SET LOCAL session_replication_role = replica').then(
+      async () => {
+        await client.query('ROLLBACK');
+      },
+      async (error: unknown) => {
+        allowed = undefined; // a lost connection is asked again on the next session
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      },
+    );
+    return allowed;
+  };
   return {
     size,
     copyInTransactions: options.isYugabyte !== true,
@@ -43,11 +67,8 @@ export function postgresLoaderSessions(
       const client = await pool.connect();
       if (!prepared.has(client)) {
         try {
-          if (options.replicaRole !== false) await client.query('SET session_replication_role = replica');
-          // Each batch commits its rows together with its bookkeeping row, so a commit the target loses
-          // in a crash loses both, and the restarted import loads that batch again: exactly once holds
-          // without waiting for every commit's WAL flush.
-          await client.query('SET synchronous_commit = off');
+          if (replicaRole) await checkRole(client);
+          if (sessionSettings !== undefined) await client.query(sessionSettings);
         } catch (error) {
           client.release(error as Error);
           if ((error as { code?: string }).code === '42501') throw replicationRoleRefusal(who.user, who.database, error);
@@ -57,6 +78,7 @@ export function postgresLoaderSessions(
       }
       let released = false;
       return {
+        transactionSettings,
         query: async <R extends Record<string, unknown>>(text: string, params?: unknown[]) => {
           const result = await client.query(text, params);
           return { rows: result.rows as R[] };
