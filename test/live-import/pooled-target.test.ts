@@ -151,6 +151,6 @@ describe.skipIf(findPgbouncer() === undefined)('import data to target through Pg
     expect(audited).toEqual([]);
     // The application's transactions only ever saw the server's defaults.
     expect([...seen.keys()]).toEqual(['origin/on']);
-    expect([...seen.values()][0]).toBeGreaterThan(100);
+    expect([...seen.values()][0]).toBeGreaterThan(20); // it polled all along
   }, 400_000);
 });
