@@ -7,7 +7,7 @@
 //
 // The same rows land either way: every value is the text the origin printed, read by the column
 // type's input function (what the INSERT's cast from text does too); COPY FROM writes the given
-// values of identity columns (what OVERRIDING SYSTEM VALUE asks of the INSERT); the session's
+// values of identity columns (what OVERRIDING SYSTEM VALUE asks of the INSERT); the transaction's
 // session_replication_role = replica keeps ordinary triggers quiet for both. Only where a COPY
 // commits or rolls back with its transaction (LoaderSessions.copyInTransactions: PostgreSQL, not
 // YugabyteDB, whose COPY commits every yb_default_copy_from_rows_per_transaction rows) is it used:

@@ -2,8 +2,9 @@
 // reached. There each transaction may run on another server connection, and a session setting stays
 // on the server connection it was made on, for the pooler's other clients. So the replica role
 // (invariant 8) must come with every transaction, and must not reach the application: an
-// "application" client polls the settings through the same pooler while godwit loads the snapshot and
-// applies changes, and a trigger on the target records any row written without the replica role.
+// "application" client polls the settings through the same pooler while godwit loads the snapshot,
+// builds the keys (pg_dump's empty search_path must not reach it either) and applies changes, and a
+// trigger on the target records any row written without the replica role.
 // Skipped where Debian's pgbouncer package is not installed (.ci/run installs it).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -122,8 +123,10 @@ describe.skipIf(findPgbouncer() === undefined)('import data to target through Pg
     let polling = true;
     const poll = (async () => {
       while (polling) {
-        const { rows } = await app.query<{ role: string; commit: string }>("SELECT current_setting('session_replication_role') AS role, current_setting('synchronous_commit') AS commit");
-        const key = `${rows[0]?.role}/${rows[0]?.commit}`;
+        const { rows } = await app.query<{ role: string; commit: string; path: string }>(
+          "SELECT current_setting('session_replication_role') AS role, current_setting('synchronous_commit') AS commit, current_setting('search_path') AS path",
+        );
+        const key = `${rows[0]?.role}/${rows[0]?.commit}/${rows[0]?.path}`;
         seen.set(key, (seen.get(key) ?? 0) + 1);
         await sleep(2);
       }
@@ -150,7 +153,7 @@ describe.skipIf(findPgbouncer() === undefined)('import data to target through Pg
     const audited = await query<{ op: string; role: string; n: string }>(target, targetDb, 'SELECT op, role, count(*)::text AS n FROM live.audit GROUP BY 1, 2 ORDER BY 1, 2');
     expect(audited).toEqual([]);
     // The application's transactions only ever saw the server's defaults.
-    expect([...seen.keys()]).toEqual(['origin/on']);
+    expect([...seen.keys()]).toEqual(['origin/on/"$user", public']);
     expect([...seen.values()][0]).toBeGreaterThan(20); // it polled all along
   }, 400_000);
 });

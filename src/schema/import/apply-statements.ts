@@ -15,6 +15,13 @@ export interface ApplyOptions {
   /** Called after each statement, for progress output. */
   onStatement?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /**
+   * Each statement in a transaction of its own that sets the session settings with SET LOCAL first:
+   * for sessions that may pass a pooler in transaction mode (the import's index and key builds), where
+   * session-level settings (pg_dump's empty search_path!) would stay on a pooled server connection
+   * for the application, and need not hold for the next statement.
+   */
+  eachInTransaction?: boolean;
 }
 
 /** A statement that failed, with the server's error. */
@@ -52,28 +59,63 @@ function errorFields(error: unknown): DatabaseErrorFields {
   };
 }
 
-/** Runs the session settings, then every statement in order. */
+/**
+ * pg_dump's session settings for one transaction: `SET x = v` becomes `SET LOCAL x = v`, and
+ * `set_config(name, value, false)` becomes `set_config(name, value, true)`; anything else stays.
+ */
+export function transactionLocalSettings(sessionSettings: readonly string[]): string[] {
+  return sessionSettings.map((setting) => {
+    const text = setting.trim().replace(/;\s*$/, '');
+    if (/^SET\s+(?!LOCAL\s|SESSION\s)/i.test(text)) return text.replace(/^SET\s+/i, 'SET LOCAL ');
+    const call = /^(SELECT\s+(?:pg_catalog\.)?set_config\(.*),\s*false\s*\)$/is.exec(text);
+    return call === null ? text : `${call[1]}, true)`;
+  });
+}
+
+/** Runs `setting` (the caller is in a transaction when it is local); false when the target does not know the parameter. */
+async function applySetting(session: SqlSession, setting: string, logger: Logger): Promise<boolean> {
+  try {
+    await session.query(setting);
+    return true;
+  } catch (error) {
+    // A newer pg_dump sets parameters an older target lacks (transaction_timeout): harmless to skip.
+    if ((error as Partial<DatabaseErrorFields>).code !== '42704') throw error;
+    logger.warn(`session setting skipped, the target does not know it: ${setting}`);
+    return false;
+  }
+}
+
+/** The settings each statement's transaction runs first: those the target knows, found by trying each in a rolled-back transaction. */
+async function localSettingsKnown(session: SqlSession, sessionSettings: readonly string[], logger: Logger): Promise<string[]> {
+  const known: string[] = [];
+  for (const setting of transactionLocalSettings(sessionSettings)) {
+    await session.query('BEGIN');
+    try {
+      if (await applySetting(session, setting, logger)) known.push(setting);
+    } finally {
+      await session.query('ROLLBACK');
+    }
+  }
+  return known;
+}
+
+/** Runs the session settings, then every statement in order (or each statement in its own transaction, see eachInTransaction). */
 export async function applyStatements(
   session: SqlSession,
   sessionSettings: readonly string[],
   statements: readonly PlannedStatement[],
   options: ApplyOptions,
 ): Promise<ApplyResult> {
-  for (const setting of sessionSettings) {
-    try {
-      await session.query(setting);
-    } catch (error) {
-      // A newer pg_dump sets parameters an older target lacks (transaction_timeout): harmless to skip.
-      if ((error as Partial<DatabaseErrorFields>).code !== '42704') throw error;
-      options.logger.warn(`session setting skipped, the target does not know it: ${setting}`);
-    }
-  }
+  let local: string[] | undefined;
+  if (options.eachInTransaction === true) local = await localSettingsKnown(session, sessionSettings, options.logger);
+  else for (const setting of sessionSettings) await applySetting(session, setting, options.logger);
   const result: ApplyResult = { applied: 0, skippedExisting: [], failed: [] };
   let done = 0;
   for (const statement of statements) {
     options.signal?.throwIfAborted();
     try {
-      await session.query(statement.sql);
+      if (local === undefined) await session.query(statement.sql);
+      else await inTransaction(session, local, statement.sql);
       result.applied++;
       options.logger.debug(`applied schema/${statement.path}:${statement.line}`, { kind: statement.kind, object: statement.objectName });
     } catch (error) {
@@ -97,4 +139,14 @@ export async function applyStatements(
     options.onStatement?.(done, statements.length);
   }
   return result;
+}
+
+/** BEGIN, the local settings, the statement and COMMIT in one round trip; rolled back when it fails. */
+async function inTransaction(session: SqlSession, local: readonly string[], sql: string): Promise<void> {
+  try {
+    await session.query(['BEGIN', ...local, sql.trim().replace(/;\s*$/, ''), 'COMMIT'].join(';\n'));
+  } catch (error) {
+    await session.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
 }

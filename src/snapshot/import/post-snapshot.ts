@@ -159,7 +159,7 @@ export async function buildPostSnapshot(
   const order = [...groups.entries()].sort((a, b) => (weight.get(b[0]) ?? 0) - (weight.get(a[0]) ?? 0));
   const apply = async (list: readonly PlannedStatement[]): Promise<void> => {
     await withSession(sessions, async (session) => {
-      const result = await applyStatements(session, sessionSettings, list, { ignoreExist: true, continueOnError: false, logger, signal });
+      const result = await applyStatements(session, sessionSettings, list, { ignoreExist: true, continueOnError: false, logger, signal, eachInTransaction: true });
       summary.built += result.applied;
       summary.alreadyThere += result.skippedExisting.length;
     });
