@@ -87,8 +87,18 @@ async function applySetting(session: SqlSession, setting: string, logger: Logger
 
 /** The settings each statement's transaction runs first: those the target knows, found by trying each in a rolled-back transaction. */
 async function localSettingsKnown(session: SqlSession, sessionSettings: readonly string[], logger: Logger): Promise<string[]> {
+  const local = transactionLocalSettings(sessionSettings);
+  // Usually the target knows them all: one try of all of them together (the builds call this per table).
+  try {
+    await session.query(['BEGIN', ...local].join(';\n'));
+    return local;
+  } catch {
+    // one of them is unknown (or something else is wrong): found one by one below, which says which
+  } finally {
+    await session.query('ROLLBACK');
+  }
   const known: string[] = [];
-  for (const setting of transactionLocalSettings(sessionSettings)) {
+  for (const setting of local) {
     await session.query('BEGIN');
     try {
       if (await applySetting(session, setting, logger)) known.push(setting);
