@@ -10,7 +10,7 @@
 // write) is taken with its confirmed position.
 
 import type { DatabaseSettings } from '../core/database-settings.js';
-import { GodwitError, describeError } from '../core/errors.js';
+import { ExitCode, GodwitError, describeError } from '../core/errors.js';
 import { quoteIdent } from '../core/identifiers.js';
 import type { Logger } from '../core/logger.js';
 import { formatLsn } from '../core/lsn.js';
@@ -91,9 +91,15 @@ export async function prepareReverseStream(options: ReverseStreamOptions): Promi
   try {
     replication = await ReplicationConnection.open(options.settings, { applicationName: options.applicationName, logger });
   } catch (error) {
-    throw new GodwitError(`Cannot open a replication connection to the target for the fall-back stream: ${describeError(error)}`, {
+    const message = describeError(error);
+    // PgBouncer's answer to a replication connection: the target address given is a pooler's.
+    const pooler = /unsupported startup parameter: replication/i.test(message);
+    throw new GodwitError(`Cannot open a replication connection to the target for the fall-back stream: ${message}`, {
       cause: error,
-      hint: 'Fall-back needs wal_level = logical, a free replication slot and the REPLICATION right on the target; fix that and run the same command again.',
+      exitCode: pooler ? ExitCode.connection : undefined,
+      hint: pooler
+        ? "The target address is a connection pooler's (PgBouncer), which does not pass replication connections. Run the same command again with the target's own host and port (--target-db-host, --target-db-port): the cutover resumes at this step."
+        : 'Fall-back needs a direct connection to the target (poolers do not pass replication connections), wal_level = logical, a free replication slot and the REPLICATION right on the target; fix that and run the same command again.',
     });
   }
   try {

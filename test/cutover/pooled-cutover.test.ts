@@ -6,15 +6,22 @@
 // none of its settings stayed on the pooler's server connections: the application, writing to the
 // target through the same pooler after cutover, has the replica role off, synchronous commits and
 // its search_path (the import's index builds used to leave pg_dump's empty one behind, and the
-// application's unqualified table names failed). Skipped where Debian's pgbouncer package is not
-// installed (.ci/run installs it).
+// application's unqualified table names failed). With fall-back, the importer behind the pooler
+// cannot open the replication connection the fall-back stream needs: it says the address is a
+// pooler's, and the same command with the target's own address resumes the cutover and completes it.
+// Skipped where Debian's pgbouncer package is not installed (.ci/run installs it).
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropDatabase, runSql } from '../harness/index.js';
-import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
+import { HAND_OVER_LINE, runGodwit, startGodwit, stopAfterHandOver } from '../helpers/run-godwit.js';
 import { findPgbouncer, startPgbouncer, type RunningPgbouncer } from '../helpers/pgbouncer.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
 import { env, expectSequencesMovedForward, prepareMigration, sleep, source, target, type Migration, workload } from './cutover-helpers.js';
+
+/** `args` with the target's host and port replaced by the pooler's. */
+function throughPooler(args: readonly string[], pooler: RunningPgbouncer): string[] {
+  return args.map((arg, i) => (args[i - 1] === '--target-db-host' ? pooler.host : args[i - 1] === '--target-db-port' ? String(pooler.port) : arg));
+}
 
 describe.skipIf(findPgbouncer() === undefined)('cutover to target with the importer behind PgBouncer in transaction mode', () => {
   let m: Migration;
@@ -53,7 +60,7 @@ describe.skipIf(findPgbouncer() === undefined)('cutover to target with the impor
 
   it('streams, drains and completes the cutover; the application then writes through the pooler with its own settings', async () => {
     const pooler = bouncer as RunningPgbouncer;
-    const through = m.importArgs.map((arg, i) => (m.importArgs[i - 1] === '--target-db-host' ? pooler.host : m.importArgs[i - 1] === '--target-db-port' ? String(pooler.port) : arg));
+    const through = throughPooler(m.importArgs, pooler);
     const stop = { now: false };
     const app = workload(m.sourceDb, stop);
     const exporter = startGodwit(m.exportArgs, { env });
@@ -96,5 +103,37 @@ describe.skipIf(findPgbouncer() === undefined)('cutover to target with the impor
     expect(updated).toBeGreaterThan(10);
     const after = await auditRows();
     expect(after.filter((row) => row.op === 'UPDATE').length - before.filter((row) => row.op === 'UPDATE').length).toBe(updated);
+  }, 300_000);
+  it('with fall-back: says the pooler cannot carry the fall-back stream, and the same command with the target\'s own address completes the cutover', async () => {
+    const fb = await prepareMigration('pooled_fb');
+    const pooler = await startPgbouncer(target, fb.targetDb, { poolMode: 'transaction', poolSize: 2 });
+    try {
+      const stop = { now: false };
+      const app = workload(fb.sourceDb, stop);
+      const exporter = startGodwit(fb.exportArgs, { env });
+      const importer = startGodwit(throughPooler(fb.importArgs, pooler), { env });
+      stopAfterHandOver(exporter);
+      await sleep(4000);
+      stop.now = true;
+      await app;
+      const initiated = await runGodwit(['initiate', 'cutover', 'to', 'target', ...fb.dir, '--prepare-for-fall-back', 'true'], { env });
+      expect(initiated.code, initiated.stderr).toBe(0);
+      const refused = await importer.done;
+      expect(refused.code).toBe(3); // a connection problem: the address
+      expect(refused.stderr).toContain('unsupported startup parameter: replication');
+      expect(refused.stderr).toContain("The target address is a connection pooler's (PgBouncer), which does not pass replication connections.");
+      // The same command with the target's own address: the cutover resumes and completes, then hands over to the fall-back export.
+      const direct = startGodwit(fb.importArgs, { env });
+      stopAfterHandOver(direct);
+      const [exported, imported] = await Promise.all([exporter.done, direct.done]);
+      expect(exported.code, exported.stderr).toBe(0);
+      expect(imported.code, imported.stderr + imported.stdout).toBe(0);
+      expect(imported.stdout).toMatch(/cutover to target COMPLETED/);
+      expect(imported.stdout).toContain(`${HAND_OVER_LINE}export data from target\``);
+      expect(await tableChecksums(target, fb.targetDb, ['public'])).toEqual(await tableChecksums(source, fb.sourceDb, ['public']));
+    } finally {
+      await pooler.stop();
+      await Promise.all([dropDatabase(source, fb.sourceDb), dropDatabase(target, fb.targetDb)]).catch(() => undefined);
+    }
   }, 300_000);
 });
