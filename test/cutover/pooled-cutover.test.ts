@@ -23,7 +23,7 @@ function throughPooler(args: readonly string[], pooler: RunningPgbouncer): strin
   return args.map((arg, i) => (args[i - 1] === '--target-db-host' ? pooler.host : args[i - 1] === '--target-db-port' ? String(pooler.port) : arg));
 }
 
-describe.skipIf(findPgbouncer() === undefined)('cutover to target with the importer behind PgBouncer in transaction mode', () => {
+describe.skipIf(findPgbouncer() === undefined)(`cutover to target with the importer behind PgBouncer in transaction mode${findPgbouncer() === undefined ? " (skipped: Debian's pgbouncer package is not installed)" : ''}`, () => {
   let m: Migration;
   let bouncer: RunningPgbouncer | undefined;
 

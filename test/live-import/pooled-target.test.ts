@@ -44,7 +44,7 @@ async function waitForOutput(running: RunningGodwit, pattern: RegExp, timeoutMs:
   }
 }
 
-describe.skipIf(findPgbouncer() === undefined)('import data to target through PgBouncer in transaction mode', () => {
+describe.skipIf(findPgbouncer() === undefined)(`import data to target through PgBouncer in transaction mode${findPgbouncer() === undefined ? " (skipped: Debian's pgbouncer package is not installed)" : ''}`, () => {
   let sourceDb: string;
   let targetDb: string;
   let dirPath: string;

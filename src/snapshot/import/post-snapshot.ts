@@ -159,7 +159,11 @@ export async function buildPostSnapshot(
   const order = [...groups.entries()].sort((a, b) => (weight.get(b[0]) ?? 0) - (weight.get(a[0]) ?? 0));
   const apply = async (list: readonly PlannedStatement[]): Promise<void> => {
     await withSession(sessions, async (session) => {
-      const result = await applyStatements(session, sessionSettings, list, { ignoreExist: true, continueOnError: false, logger, signal, eachInTransaction: true });
+      // One transaction per statement with pg_dump's settings local to it (no session state left behind
+      // for a pooler's other clients); on YugabyteDB, whose sessions carry their settings anyway and whose
+      // index builds are not meant for transaction blocks, as before.
+      const eachInTransaction = sessions.copyInTransactions;
+      const result = await applyStatements(session, sessionSettings, list, { ignoreExist: true, continueOnError: false, logger, signal, eachInTransaction });
       summary.built += result.applied;
       summary.alreadyThere += result.skippedExisting.length;
     });
