@@ -10,6 +10,7 @@
 //   npx vite-node bench/catch-up-lab.ts godwit [n]     (exporter + importer race n times)
 //   npx vite-node bench/catch-up-lab.ts native [n]     (the subscription, enabled, n times)
 //   npx vite-node bench/catch-up-lab.ts capture [n]    (the exporter alone, until the backlog is queued)
+//   npx vite-node bench/catch-up-lab.ts apply [n]      (the importer alone, the backlog queued first)
 //
 // Settings (environment): LAB_DIR (default /tmp/godwit-lab), LAB_GODWIT (a godwit checkout to race,
 // built; default this one: compare builds with `git worktree add`), LAB_JOBS (default 2), LAB_NODE_FLAGS,
@@ -318,6 +319,45 @@ async function raceCapture(): Promise<void> {
   await stopServers();
 }
 
+/**
+ * The importer alone: the exporter first queues the whole backlog (untimed), then the importer is
+ * timed until the target matches, with a timeline (events applied / importer CPU seconds) that shows
+ * its start, its cold phase and its warm pace apart, without the exporter and walsender competing.
+ */
+async function raceApply(): Promise<void> {
+  await restore('golden-godwit');
+  const store = join(LIVE, 'export', 'metainfo', 'godwit.db');
+  const progress = () => queueProgress(store) ?? { head: 0, applied: 0 };
+  const first = progress();
+  const until = first.head + 4 * expected('golden-godwit').transactions;
+  const exporter = startTimed(process.execPath, godwitArgs().exporter, godwitEnv(), { captureStdout: true });
+  while (progress().head < until) {
+    if (exporter.child.exitCode !== null) throw new Error('the exporter exited early');
+    await sleep(50);
+  }
+  exporter.child.kill('SIGTERM');
+  await exporter.done;
+  await checkpointAndSync(SERVERS);
+  const want = expected('golden-godwit');
+  const started = process.hrtime.bigint();
+  const importer = startTimed(process.execPath, godwitArgs().importer, godwitEnv(), { captureStdout: true });
+  const timeline: string[] = [];
+  const sampler = setInterval(() => {
+    const at = Number(process.hrtime.bigint() - started) / 1e9;
+    const used = cpuOf(importer.child.pid);
+    timeline.push(`${at.toFixed(2)}:${Math.max(0, progress().applied - first.head)}/${(used.user + used.system).toFixed(2)}`);
+  }, Number(process.env.LAB_SAMPLE_MS ?? 100));
+  const matched = await waitForMatch(TARGET, 'lab_godwit', want, 600_000, () => (importer.child.exitCode !== null ? 'the importer exited early' : undefined));
+  clearInterval(sampler);
+  const seconds = Number(matched - started) / 1e9;
+  const cpu = await catchUpCpu(SOURCE, TARGET, 'lab_godwit', { importer: importer.child.pid }, "application_name LIKE 'godwit%'");
+  importer.child.kill('SIGTERM');
+  await importer.done;
+  record(`apply ${seconds.toFixed(2)} s; ${describeCpu(cpu)}`);
+  process.stdout.write(`  s:events applied/importer CPU ${timeline.join(' ')}\n`);
+  await stopServers();
+}
+
 const [command, count] = process.argv.slice(2);
 const times = Number(count ?? 1);
 mkdirSync(LAB, { recursive: true });
@@ -325,5 +365,6 @@ if (command === 'prepare') await prepare();
 else if (command === 'godwit') for (let i = 0; i < times; i++) await raceGodwit();
 else if (command === 'native') for (let i = 0; i < times; i++) await raceNative();
 else if (command === 'capture') for (let i = 0; i < times; i++) await raceCapture();
+else if (command === 'apply') for (let i = 0; i < times; i++) await raceApply();
 else if (command === 'stop') await stopServers();
-else throw new Error('usage: catch-up-lab.ts prepare | godwit [n] | native [n] | capture [n] | stop');
+else throw new Error('usage: catch-up-lab.ts prepare | godwit [n] | native [n] | capture [n] | apply [n] | stop');

@@ -247,6 +247,18 @@ export function describeCpu(cpu: Record<string, number> | undefined): string {
 }
 
 /**
+ * `walsender 38, exporter 25, ...; total 113`: a catch-up's CPU per backlog transaction in µs, per
+ * process. On a machine where the catch-up is CPU-bound (both cores busy), wall time follows the total,
+ * so this is where a ratio below 1.0 comes from; undefined without CPU figures.
+ */
+export function cpuPerTransaction(result: ChangesResult): { parts: Record<string, number>; total: number } | undefined {
+  if (result.cpu === undefined || result.backlogTransactions === undefined || result.backlogTransactions === 0) return undefined;
+  const perTransaction = (seconds: number): number => (seconds * 1e6) / (result.backlogTransactions as number);
+  const parts = Object.fromEntries(Object.entries(result.cpu).map(([name, seconds]) => [name, perTransaction(seconds)]));
+  return { parts, total: Object.values(parts).reduce((a, b) => a + b, 0) };
+}
+
+/**
  * Runs both sides, each on its own source database copy, in the order godwit-native, native-godwit,
  * godwit-native... (a host whose speed drifts favours neither side); a side that fails is returned
  * with the failure in its note.

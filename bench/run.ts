@@ -6,11 +6,11 @@
 // BENCH_CHANGES_ROUNDS (default 3) the catch-ups per side (the median is shown).
 // BENCH_ONLY=snapshot or BENCH_ONLY=changes runs one part.
 import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Table from 'cli-table3';
 import { startEmbeddedServer } from '../src/embedded/embedded-server.js';
-import { catchUpRate, runChangesBenchmark } from './changes-bench.js';
+import { catchUpRate, cpuPerTransaction, runChangesBenchmark, type ChangesResult } from './changes-bench.js';
 import { runSnapshotBenchmark } from './snapshot-bench.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? 30);
@@ -55,12 +55,32 @@ try {
     process.stdout.write(
       `pgbench scale ${changesScale} (+ primary key on pgbench_history), backlog of pgbench -c 4 -j 2 -T ${backlogSeconds} -n, PostgreSQL 15 -> 17, median of ${changesRounds} rounds\n` +
         `${table.toString()}\ncatch-up transactions/s, godwit / native: ${ratio}\n` +
-        (godwit?.pairedRatios !== undefined && godwit.pairedRatios.length > 1 ? `the same, round by round: ${godwit.pairedRatios.map((r) => r.toFixed(2)).join(', ')} (median ${median(godwit.pairedRatios).toFixed(2)})\n` : ''),
+        (godwit?.pairedRatios !== undefined && godwit.pairedRatios.length > 1 ? `the same, round by round: ${godwit.pairedRatios.map((r) => r.toFixed(2)).join(', ')} (median ${median(godwit.pairedRatios).toFixed(2)})\n` : '') +
+        cpuLines(godwit, native),
     );
   }
 } finally {
   await Promise.allSettled([source.stop(), target.stop()]);
   rmSync(base, { recursive: true, force: true });
+}
+
+/**
+ * The median rounds' CPU per backlog transaction, process by process, and what it means on this
+ * machine: with every core busy, a catch-up cannot finish faster than its total CPU over the cores, so
+ * godwit's database processes alone (walsender and target backends) are compared with native's whole
+ * pipeline (walsender and apply worker).
+ */
+function cpuLines(godwit: ChangesResult | undefined, native: ChangesResult | undefined): string {
+  const ours = godwit === undefined ? undefined : cpuPerTransaction(godwit);
+  const theirs = native === undefined ? undefined : cpuPerTransaction(native);
+  if (ours === undefined || theirs === undefined) return '';
+  const describe = (cpu: { parts: Record<string, number>; total: number }): string =>
+    `${Object.entries(cpu.parts).map(([name, us]) => `${name} ${us.toFixed(0)}`).join(', ')}; total ${cpu.total.toFixed(0)}`;
+  const database = (ours.parts.walsender ?? 0) + (ours.parts['target backends'] ?? 0);
+  return (
+    `CPU µs per backlog transaction (median rounds): godwit ${describe(ours)}; native ${describe(theirs)}\n` +
+    `on ${availableParallelism()} cores: godwit's walsender and target backends alone use ${database.toFixed(0)} µs per transaction, native's whole pipeline ${theirs.total.toFixed(0)}\n`
+  );
 }
 
 /** The middle value (the lower middle of an even count). */
