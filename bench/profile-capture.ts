@@ -96,7 +96,12 @@ const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
 
 const stream = pgbenchStream(TRANSACTIONS);
 const chunks: Buffer[] = [];
-for (let at = 0; at < stream.length; at += 65_536) chunks.push(stream.subarray(at, Math.min(stream.length, at + 65_536)));
+// PROFILE_CHUNK_BYTES (default 65536): the size of each read; PROFILE_CHUNK_DELAY_MS: each chunk only
+// arrives that long after the reader asked (0: on the next turn of the event loop), as a walsender's
+// output does when the exporter keeps up with it: many small reads instead of a backlog's big ones.
+const CHUNK = Number(process.env.PROFILE_CHUNK_BYTES ?? 65_536);
+const DELAY = process.env.PROFILE_CHUNK_DELAY_MS === undefined ? undefined : Number(process.env.PROFILE_CHUNK_DELAY_MS);
+for (let at = 0; at < stream.length; at += CHUNK) chunks.push(stream.subarray(at, Math.min(stream.length, at + CHUNK)));
 process.stdout.write(`${TRANSACTIONS} pgbench transactions, ${(stream.length / 1e6).toFixed(1)} MB of frames\n`);
 
 const perEvent: number[] = [];
@@ -115,7 +120,11 @@ for (let round = 1; round <= ROUNDS; round++) {
     // Pulled like a socket: a chunk each time the reader wants more, then CopyDone and ReadyForQuery.
     read() {
       if (!streaming) return;
-      if (next < chunks.length) this.push(chunks[next++]);
+      if (next < chunks.length && DELAY !== undefined) {
+        const chunk = chunks[next++];
+        if (DELAY === 0) setImmediate(() => this.push(chunk));
+        else setTimeout(() => this.push(chunk), DELAY);
+      } else if (next < chunks.length) this.push(chunks[next++]);
       else if (next++ === chunks.length) {
         this.push(COPY_DONE);
         setImmediate(() => query.handleReadyForQuery());

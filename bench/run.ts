@@ -77,9 +77,11 @@ function cpuLines(godwit: ChangesResult | undefined, native: ChangesResult | und
   const describe = (cpu: { parts: Record<string, number>; total: number }): string =>
     `${Object.entries(cpu.parts).map(([name, us]) => `${name} ${us.toFixed(0)}`).join(', ')}; total ${cpu.total.toFixed(0)}`;
   const database = (ours.parts.walsender ?? 0) + (ours.parts['target backends'] ?? 0);
+  const budget = theirs.total - database;
   return (
     `CPU µs per backlog transaction (median rounds): godwit ${describe(ours)}; native ${describe(theirs)}\n` +
-    `on ${availableParallelism()} cores: godwit's walsender and target backends alone use ${database.toFixed(0)} µs per transaction, native's whole pipeline ${theirs.total.toFixed(0)}\n`
+    `with ${availableParallelism()} cores busy, wall time follows CPU: at native's ${theirs.total.toFixed(0)} µs per transaction, godwit's walsender and ` +
+    `target backends (${database.toFixed(0)} µs) leave ${budget.toFixed(0)} µs for its exporter and importer, which used ${(ours.total - database).toFixed(0)}\n`
   );
 }
 
