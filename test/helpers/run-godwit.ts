@@ -1,5 +1,6 @@
 // Runs the built godwit CLI as a user would (a child process, standard input not a terminal).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const GODWIT_BIN = fileURLToPath(new URL('../../bin/godwit.js', import.meta.url));
@@ -53,4 +54,51 @@ export function stopAfterHandOver(running: RunningGodwit): void {
     seen += chunk.toString();
     if (!before && seen.includes(HAND_OVER_LINE)) setTimeout(() => running.child.kill('SIGTERM'), 500);
   });
+}
+
+/** A godwit child on a pseudo-terminal: what it printed so far, keys typed into it, its own pid. */
+export interface GodwitOnTerminal extends RunningGodwit {
+  /** Everything the terminal showed so far (standard output and error together, as a user sees them). */
+  output(): string;
+  /** Types `keys` once the terminal shows something matching `prompt`. */
+  answer(prompt: RegExp, keys: string, timeoutMs?: number): Promise<void>;
+  /** The godwit process itself (a child of `script`), once it runs. */
+  godwitPid(): number | undefined;
+}
+
+/**
+ * Starts `godwit ...args` on a pseudo-terminal (util-linux `script`, Linux only), as a user at a
+ * terminal runs it: password prompts are asked there and answered with answer(). `child` is script;
+ * Ctrl-C ('\x03') typed into it reaches godwit as SIGINT.
+ */
+export function startGodwitOnTerminal(args: string[], options: { env?: Record<string, string | undefined> } = {}): GodwitOnTerminal {
+  const env: Record<string, string | undefined> = { ...process.env, SOURCE_DB_PASSWORD: undefined, TARGET_DB_PASSWORD: undefined, PGPASSWORD: undefined, ...options.env };
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  const quoted = [process.execPath, GODWIT_BIN, ...args].map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(' ');
+  const child = spawn('script', ['-qefc', quoted, '/dev/null'], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<GodwitResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout: out, stderr }));
+  });
+  const answer = async (prompt: RegExp, keys: string, timeoutMs = 60_000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    while (!prompt.test(out)) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ${String(prompt)} on the terminal; it showed: ${out.slice(-2000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    child.stdin?.write(keys);
+  };
+  const godwitPid = (): number | undefined => {
+    try {
+      const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      return children.length === 0 ? undefined : Number(children[0]);
+    } catch {
+      return undefined;
+    }
+  };
+  return { child, done, output: () => out, answer, godwitPid };
 }

@@ -3,8 +3,11 @@
 // senders): the first run takes the snapshot and streams with the only sender, and a restart after a
 // SIGKILL or a graceful stop resumes with it. A restart opens its replication session beside the
 // readiness checks (export-data-from-source.live.ts), so the checks may count that session among the
-// running senders; they must not refuse the export for the sender it holds itself.
+// running senders; they must not refuse the export for the sender it holds itself. A restart whose
+// password is typed at the prompt (no early session: the password comes with the first login) is
+// run on a pseudo-terminal, killed, and run again the same way.
 
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +17,7 @@ import type { EmbeddedServer } from '../../src/embedded/embedded-server.js';
 import { getLiveExport } from '../../src/state/live-export-store.js';
 import { openStore } from '../../src/state/store.js';
 import { startPrivateServer, type PrivateServer } from '../harness/private-server.js';
-import { runGodwit, startGodwit, type RunningGodwit } from '../helpers/run-godwit.js';
+import { runGodwit, startGodwit, startGodwitOnTerminal, type RunningGodwit } from '../helpers/run-godwit.js';
 import { newExportDir, waitFor } from '../snapshot-export/helpers.js';
 
 let own: PrivateServer | undefined;
@@ -118,6 +121,53 @@ describe('a source with max_wal_senders = 1', () => {
       [2, 'insert', '1002'],
       [3, 'insert', '1003'],
       [4, 'insert', '1004'],
+    ]);
+  }, 240_000);
+
+  const hasScript = ((): boolean => {
+    try {
+      execFileSync('script', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  it.runIf(process.platform === 'linux' && hasScript)('restarts with the password typed at the prompt, after a SIGKILL and after Ctrl-C', async () => {
+    const exportDir = newExportDir('sender-limit-prompt');
+    expect((await runGodwit(['export', 'schema', '--export-dir', exportDir, ...sourceArgs()], { env: env() })).code).toBe(0);
+    await exportOnce(exportDir, 'streaming changes from replication slot', 2001, 'SIGKILL');
+    await sql(DB, `INSERT INTO items VALUES (2002, 'while stopped')`);
+
+    const password = (server as EmbeddedServer).password;
+    // No password anywhere but the keyboard: the restart asks once, then resumes with the only sender.
+    const onTerminal = async (id: number): Promise<ReturnType<typeof startGodwitOnTerminal>> => {
+      const running = startGodwitOnTerminal(exportArgs(exportDir), { env: { PGPASSFILE: join(exportDir, 'no-such-pgpass') } });
+      await running.answer(/Password for user \S+ on the source database at [^:]+:\d+: /, `${password}\r`);
+      await waitFor(() => running.output().includes('resuming changes from replication slot') || running.child.exitCode !== null, 90_000, 'the resumed stream');
+      expect(running.output()).toContain('resuming changes from replication slot');
+      await sql(DB, 'INSERT INTO items VALUES ($1, $2)', [id, `typed ${id}`]);
+      await waitCaughtUp(exportDir);
+      return running;
+    };
+    const killed = await onTerminal(2003);
+    process.kill(killed.godwitPid() as number, 'SIGKILL');
+    await killed.done;
+    const interrupted = await onTerminal(2004);
+    interrupted.child.stdin?.write('\x03'); // Ctrl-C: SIGINT to godwit, a graceful stop
+    const result = await interrupted.done;
+    expect(result.code).toBe(0);
+    for (const run of [killed, interrupted]) {
+      expect(run.output()).not.toContain(password);
+      expect(run.output()).not.toContain('NO_FREE_WAL_SENDER');
+    }
+
+    const events = await queued(exportDir);
+    expect(events.map((event) => [event.vsn, event.op, event.newValues?.[0]])).toEqual([
+      [1, 'insert', '2001'],
+      [2, 'insert', '2002'],
+      [3, 'insert', '2003'],
+      [4, 'insert', '2004'],
     ]);
   }, 240_000);
 });
