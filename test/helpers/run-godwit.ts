@@ -19,9 +19,20 @@ export interface RunningGodwit {
 
 /** Starts `godwit ...args` without waiting for it; env replaces the inherited password variables. */
 export function startGodwit(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): RunningGodwit {
-  const env: Record<string, string | undefined> = { ...process.env, SOURCE_DB_PASSWORD: undefined, TARGET_DB_PASSWORD: undefined, ...options.env };
+  const env = childEnvironment(options.env);
+  const child = spawn(process.execPath, [GODWIT_BIN, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return { child, done: collectOutput(child).done };
+}
+
+/** The inherited environment without the password variables, then `overrides` (undefined removes). */
+function childEnvironment(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: Record<string, string | undefined> = { ...process.env, SOURCE_DB_PASSWORD: undefined, TARGET_DB_PASSWORD: undefined, ...overrides };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
-  const child = spawn(process.execPath, [GODWIT_BIN, ...args], { cwd: options.cwd, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  return env as NodeJS.ProcessEnv;
+}
+
+/** Gathers a child's standard output and error as they come; `done` resolves with both at its end. */
+function collectOutput(child: ChildProcess): { stdout: () => string; done: Promise<GodwitResult> } {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -30,7 +41,7 @@ export function startGodwit(args: string[], options: { env?: Record<string, stri
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-  return { child, done };
+  return { stdout: () => stdout, done };
 }
 
 /** Runs `godwit ...args` to completion (SIGKILLed after timeoutMs); env replaces the inherited password variables. */
@@ -72,22 +83,14 @@ export interface GodwitOnTerminal extends RunningGodwit {
  * Ctrl-C ('\x03') typed into it reaches godwit as SIGINT.
  */
 export function startGodwitOnTerminal(args: string[], options: { env?: Record<string, string | undefined> } = {}): GodwitOnTerminal {
-  const env: Record<string, string | undefined> = { ...process.env, SOURCE_DB_PASSWORD: undefined, TARGET_DB_PASSWORD: undefined, PGPASSWORD: undefined, ...options.env };
-  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  const env = childEnvironment({ PGPASSWORD: undefined, ...options.env });
   const quoted = [process.execPath, GODWIT_BIN, ...args].map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(' ');
-  const child = spawn('script', ['-qefc', quoted, '/dev/null'], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const done = new Promise<GodwitResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: out, stderr }));
-  });
+  const child = spawn('script', ['-qefc', quoted, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const { stdout: output, done } = collectOutput(child);
   const answer = async (prompt: RegExp, keys: string, timeoutMs = 60_000): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
-    while (!prompt.test(out)) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ${String(prompt)} on the terminal; it showed: ${out.slice(-2000)}`);
+    while (!prompt.test(output())) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ${String(prompt)} on the terminal; it showed: ${output().slice(-2000)}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     child.stdin?.write(keys);
@@ -100,5 +103,5 @@ export function startGodwitOnTerminal(args: string[], options: { env?: Record<st
       return undefined;
     }
   };
-  return { child, done, output: () => out, answer, godwitPid };
+  return { child, done, output, answer, godwitPid };
 }
