@@ -99,6 +99,7 @@ const chunks: Buffer[] = [];
 // PROFILE_CHUNK_BYTES (default 65536): the size of each read; PROFILE_CHUNK_DELAY_MS: each chunk only
 // arrives that long after the reader asked (0: on the next turn of the event loop), as a walsender's
 // output does when the exporter keeps up with it: many small reads instead of a backlog's big ones.
+// PROFILE_MARKS=1 prints when each round starts (ms since the process began), to window a --cpu-prof.
 const CHUNK = Number(process.env.PROFILE_CHUNK_BYTES ?? 65_536);
 const DELAY = process.env.PROFILE_CHUNK_DELAY_MS === undefined ? undefined : Number(process.env.PROFILE_CHUNK_DELAY_MS);
 for (let at = 0; at < stream.length; at += CHUNK) chunks.push(stream.subarray(at, Math.min(stream.length, at + CHUNK)));
@@ -139,6 +140,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   query.submit({ stream: socket, query: () => undefined } as never);
   streaming = true;
   socket.push(COPY_BOTH_RESPONSE);
+  if (process.env.PROFILE_MARKS !== undefined) process.stderr.write(`round ${round} starts at ${performance.now().toFixed(0)} ms\n`);
   const cpuBefore = process.cpuUsage();
   const startedAt = process.hrtime.bigint();
   // The stream's end (CopyDone) is a lost connection to the capture: what the queue holds is the result.
