@@ -133,7 +133,8 @@ describe('a source with max_wal_senders = 1', () => {
     }
   })();
 
-  it.runIf(process.platform === 'linux' && hasScript)('restarts with the password typed at the prompt, after a SIGKILL and after Ctrl-C', async () => {
+  const terminal = process.platform === 'linux' && hasScript;
+  it.runIf(terminal)(`restarts with the password typed at the prompt, after a SIGKILL and after Ctrl-C${terminal ? '' : ' (skipped: needs Linux and util-linux script for a pseudo-terminal)'}`, async () => {
     const exportDir = newExportDir('sender-limit-prompt');
     expect((await runGodwit(['export', 'schema', '--export-dir', exportDir, ...sourceArgs()], { env: env() })).code).toBe(0);
     await exportOnce(exportDir, 'streaming changes from replication slot', 2001, 'SIGKILL');
