@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { query, runSql, servers } from '../harness/index.js';
 import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
 import { tableChecksums } from '../snapshot-import/fake-export.js';
-import { connectionArgs as connection, databasePair, harnessEnv, schemaPhase } from '../helpers/migration-cli.js';
+import { connectionArgs as connection, databasePair, harnessEnv, rowCount, schemaPhase, waitWhileRunning } from '../helpers/migration-cli.js';
 
 const { source, target } = servers();
 const env = harnessEnv();
@@ -86,10 +86,8 @@ describe.skipIf(!mounted)('the export directory file system full (root only: tmp
     resize(streamMount, 64);
     const resumed = startGodwit(exportArgs, { env });
     const importer = startGodwit(['import', 'data', 'to', 'target', ...dir, ...dst], { env });
-    while ((await query<{ n: string }>(target, targetDb, 'SELECT count(*)::text AS n FROM notes').catch(() => []))[0]?.n !== '8001') {
-      if (Date.now() > deadline + 60_000) throw new Error('the target never caught up');
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await waitWhileRunning('the target to catch up', async () => (await rowCount(target, targetDb, 'notes')) === 8001,
+      { exporter: resumed, importer }, { exportDir: dir[1] });
     const cutover = await runGodwit(['initiate', 'cutover', 'to', 'target', ...dir, '--prepare-for-fall-back', 'false'], { env });
     expect(cutover.code, cutover.stderr).toBe(0);
     const [exported, imported] = await Promise.all([resumed.done, importer.done]);

@@ -1,7 +1,9 @@
 // What the end-to-end tests that drive the CLI share: the connection flags of a harness database, the
 // password variables, the databases a test file creates (dropped after it), and polling helpers.
 import { afterAll, expect } from 'vitest';
-import { runGodwit } from './run-godwit.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runGodwit, type RunningGodwit } from './run-godwit.js';
 import { createDatabase, dropDatabase, query, servers, type HarnessServer } from '../harness/index.js';
 
 /** The flags that reach `database` on a harness server as the migration's `role` (TLS off). */
@@ -40,6 +42,39 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(everyMs);
   }
+}
+
+/**
+ * waitUntil for a check that godwit children running beside it must make true: fails at once when
+ * one of them ends, and on failure says what each printed and how the export directory's logs end,
+ * since a child that failed or hangs is why such a wait never ends.
+ */
+export async function waitWhileRunning(
+  what: string,
+  check: () => Promise<boolean>,
+  children: Record<string, RunningGodwit>,
+  options: { timeoutMs?: number; exportDir?: string } = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
+  while (!(await check())) {
+    const ended = Object.entries(children).find(([, running]) => running.child.exitCode !== null || running.child.signalCode !== null);
+    if (ended !== undefined || Date.now() > deadline) {
+      const reason = ended === undefined ? 'timed out' : `${ended[0]} ended (exit code ${ended[1].child.exitCode ?? ended[1].child.signalCode})`;
+      throw new Error(`${reason} waiting for ${what}\n${describeChildren(children, options.exportDir)}`);
+    }
+    await sleep(200);
+  }
+}
+
+/** What each child printed and the last lines of each log of `exportDir`, for a failure message. */
+function describeChildren(children: Record<string, RunningGodwit>, exportDir: string | undefined): string {
+  const tail = (text: string): string => text.trimEnd().split('\n').slice(-15).join('\n');
+  const parts = Object.entries(children).map(([name, running]) => `--- ${name} printed:\n${tail(running.output())}`);
+  const logsDir = exportDir === undefined ? undefined : join(exportDir, 'logs');
+  if (logsDir !== undefined && existsSync(logsDir)) {
+    for (const file of readdirSync(logsDir)) parts.push(`--- logs/${file} ends with:\n${tail(readFileSync(join(logsDir, file), 'utf8'))}`);
+  }
+  return parts.join('\n');
 }
 
 /** True while godwit's replication slot of `database` is being streamed (the live export passed its snapshot). */

@@ -15,13 +15,16 @@ export interface GodwitResult {
 export interface RunningGodwit {
   child: ChildProcess;
   done: Promise<GodwitResult>;
+  /** Everything it printed so far: standard output then standard error (on a terminal, both as shown). */
+  output(): string;
 }
 
 /** Starts `godwit ...args` without waiting for it; env replaces the inherited password variables. */
 export function startGodwit(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): RunningGodwit {
   const env = childEnvironment(options.env);
   const child = spawn(process.execPath, [GODWIT_BIN, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return { child, done: collectOutput(child).done };
+  const { stdout, stderr, done } = collectOutput(child);
+  return { child, done, output: () => stdout() + stderr() };
 }
 
 /** The inherited environment without the password variables, then `overrides` (undefined removes). */
@@ -32,7 +35,7 @@ function childEnvironment(overrides: Record<string, string | undefined> = {}): N
 }
 
 /** Gathers a child's standard output and error as they come; `done` resolves with both at its end. */
-function collectOutput(child: ChildProcess): { stdout: () => string; done: Promise<GodwitResult> } {
+function collectOutput(child: ChildProcess): { stdout: () => string; stderr: () => string; done: Promise<GodwitResult> } {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -41,7 +44,7 @@ function collectOutput(child: ChildProcess): { stdout: () => string; done: Promi
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-  return { stdout: () => stdout, done };
+  return { stdout: () => stdout, stderr: () => stderr, done };
 }
 
 /** Runs `godwit ...args` to completion (SIGKILLed after timeoutMs); env replaces the inherited password variables. */
@@ -69,8 +72,6 @@ export function stopAfterHandOver(running: RunningGodwit): void {
 
 /** A godwit child on a pseudo-terminal: what it printed so far, keys typed into it, its own pid. */
 export interface GodwitOnTerminal extends RunningGodwit {
-  /** Everything the terminal showed so far (standard output and error together, as a user sees them). */
-  output(): string;
   /** Types `keys` once the terminal shows something matching `prompt`. */
   answer(prompt: RegExp, keys: string, timeoutMs?: number): Promise<void>;
   /** The godwit process itself (a child of `script`), once it runs. */
@@ -85,7 +86,10 @@ export interface GodwitOnTerminal extends RunningGodwit {
 export function startGodwitOnTerminal(args: string[], options: { env?: Record<string, string | undefined> } = {}): GodwitOnTerminal {
   const env = childEnvironment({ PGPASSWORD: undefined, ...options.env });
   const quoted = [process.execPath, GODWIT_BIN, ...args].map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(' ');
-  const child = spawn('script', ['-qefc', quoted, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // `exec`: script runs the command through $SHELL, or /bin/sh where it is unset (as in CI), and dash
+  // keeps itself as godwit's parent: Ctrl-C would stop the shell too (exit 130) and the pid below
+  // would be the shell's.
+  const child = spawn('script', ['-qefc', `exec ${quoted}`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   const { stdout: output, done } = collectOutput(child);
   const answer = async (prompt: RegExp, keys: string, timeoutMs = 60_000): Promise<void> => {
     const deadline = Date.now() + timeoutMs;

@@ -12,9 +12,8 @@ import { dropSlots, eventually, nextWithin, openReplication, slotRow, source, un
 const TRANSACTIONS = 2_000;
 const ROWS_PER_TRANSACTION = 100;
 const ROWS = TRANSACTIONS * ROWS_PER_TRANSACTION;
-/** The consumer's pauses: 50 of them, each long enough for the server to fill the socket buffers. */
-const PAUSE_EVERY_INSERTS = 4_000;
-const PAUSE_MS = 40;
+/** The consumer pauses 10 times, each time until the server has filled the socket buffers and waits. */
+const PAUSE_EVERY_INSERTS = 20_000;
 
 let db: string;
 const slots: string[] = [];
@@ -32,6 +31,22 @@ afterAll(async () => {
   await dropSlots(slots);
   if (db) await dropDatabase(source, db);
 });
+
+/**
+ * Waits until the walsender stops sending (its sent position holds still between polls): the socket
+ * buffers between it and the paused consumer are full, whatever the machine's pace, so the reads
+ * after the pause find the server ahead.
+ */
+async function untilServerWaits(pid: number): Promise<void> {
+  let before = (await positions(pid)).sent;
+  for (let polls = 0; polls < 200; polls++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    const now = await positions(pid);
+    if (now.sent === before || now.sent >= now.current) return;
+    before = now.sent;
+  }
+  throw new Error('the walsender never stopped sending while the consumer read nothing');
+}
 
 async function positions(pid: number): Promise<{ sent: bigint; current: bigint }> {
   const [row] = await query<{ sent: string; current: string }>(
@@ -74,14 +89,15 @@ describe('backpressure', () => {
     expect(stream.stats.bufferedBytes).toBeLessThan(1024 * 1024);
     expect(stream.stats.xlogDataMessages).toBe(0);
 
-    // The consumer pauses now and then so that the server is ahead whatever the machine's pace: the
-    // socket buffers fill during a pause and the reads after it are big ones in a row.
+    // The consumer pauses now and then, until the server waits, so that the server is ahead whatever
+    // the machine's pace: the socket buffers are full and the reads after each pause are big ones.
     let inserts = 0;
     let lastId = 0;
     let inOrder = true;
     let maxBuffered = 0;
     let commits = 0;
     let lastEnd = 0n;
+    const pauses: number[] = [];
     const deadline = Date.now() + 120_000;
     while (commits < TRANSACTIONS) {
       const next = await nextWithin(stream, Math.max(1, deadline - Date.now()));
@@ -94,7 +110,10 @@ describe('backpressure', () => {
         const id = Number(m.newTuple[0]);
         if (id !== lastId + 1) inOrder = false;
         lastId = id;
-        if (inserts % PAUSE_EVERY_INSERTS === 0) await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+        if (inserts % PAUSE_EVERY_INSERTS === 0) {
+          pauses.push(stream.stats.backlogReads);
+          await untilServerWaits(walsender!.pid);
+        }
       }
       if (m.tag === 'commit') {
         commits++;
@@ -104,7 +123,7 @@ describe('backpressure', () => {
     expect(inserts).toBe(ROWS);
     expect(inOrder).toBe(true);
     // The backlog is read in the backlog mode (no gather wait between big reads).
-    console.log(`backpressure: ${stream.stats.backlogReads} reads in the backlog mode, at most ${maxBuffered} bytes buffered`);
+    console.log(`backpressure: ${stream.stats.backlogReads} reads in the backlog mode (${pauses.join(', ')} at each pause), at most ${maxBuffered} bytes buffered`);
     expect(stream.stats.backlogReads).toBeGreaterThan(10);
     expect(maxBuffered).toBeLessThan(2 * 1024 * 1024);
 

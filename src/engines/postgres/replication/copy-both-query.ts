@@ -34,6 +34,8 @@ const GATHER_MS = 1;
 /**
  * A read of at least this many bytes means the server is ahead of the consumer: the kernel held that
  * much when Node read it (Node reads a socket 64 KB at a time and stops once its buffer holds 16 KB).
+ * Not the whole 64 KB: a full socket's reads may stop short at a segment's end (65,430 and 65,536
+ * bytes in turn were seen), and a threshold of exactly 64 KB then never saw three big reads in a row.
  * After BACKLOG_READS such reads in a row, a waiting consumer is woken at once, without the gather,
  * until a read finds less: each gather moved at most ~80 KB a timer (>= 1 ms) apart, and a stream of
  * wide rows ran at ~38 MB/s with both processes half idle (the walsender waiting for the socket in
@@ -41,7 +43,7 @@ const GATHER_MS = 1;
  * capture 4.1-4.3 s -> 1.7-2.1 s). A stream the consumer keeps up with (pgbench: ~36 KB a read on
  * average, a few big ones here and there) keeps the gather, which pays there.
  */
-const BACKLOG_READ_BYTES = 64 * 1024;
+const BACKLOG_READ_BYTES = 56 * 1024;
 const BACKLOG_READS = 3;
 
 /** What readFrame() returns when no CopyData body is available yet: call waitForData() and try again. */
