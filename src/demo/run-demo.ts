@@ -123,7 +123,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
     step('the application starts writing to the source (2 sessions)');
     workload = startWorkload(sourceDb);
-    await run('assess migration', ['assess-migration']);
+    // Ten seconds of the application's rates are enough to show the sampling (the default is two minutes).
+    await run('assess migration', ['assess-migration'], ['--iops-capture-interval', '10']);
     await run('export schema', ['export', 'schema']);
     await run('analyze schema', ['analyze-schema'], ['--output-format', 'txt']);
     await run('import schema', ['import', 'schema']);

@@ -1,5 +1,5 @@
 // `godwit assess-migration`: what moving this source will take, before anything is changed.
-import type { CommandSpec } from '../command-spec.js';
+import { lazyRun, type CommandSpec } from '../command-spec.js';
 
 export const assessMigration: CommandSpec = {
   words: ['assess-migration'],
@@ -21,4 +21,5 @@ export const assessMigration: CommandSpec = {
   needsExportDir: true,
   exclusive: true,
   ownsState: true,
+  run: lazyRun(() => import('./assess-migration.run.js')),
 };

@@ -42,7 +42,7 @@ export interface ExportSchemaSummary {
 }
 
 /** Fails before anything is written when a selected schema does not exist on the source. */
-async function checkSchemasExist(session: SqlSession, schemas: readonly string[], database: string): Promise<void> {
+export async function checkSchemasExist(session: SqlSession, schemas: readonly string[], database: string): Promise<void> {
   const { rows } = await session.query<{ nspname: string }>('SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)', [schemas]);
   const found = new Set(rows.map((row) => row.nspname));
   const missing = schemas.filter((schema) => !found.has(schema));
