@@ -93,11 +93,11 @@ describe('configuration errors from the CLI', () => {
     expect(r4.stderr).toContain('invalid YAML: Map keys must be unique');
   });
 
-  it('passes validation and then says a command is not built yet, without touching the export dir', async () => {
+  it('passes validation and then refuses an export directory that does not exist, without creating it', async () => {
     const path = config('ok.yaml', `export-dir: ${join(dir, 'never-created')}\n${validSource}target:\n  db-user: app\n  db-name: appdb\n`);
     const r = await runGodwit(['compare-performance', '--config-file', path]);
-    expect(r.code).toBe(6);
-    expect(r.stderr).toContain('error: `godwit compare-performance` is not available yet in this version of godwit.');
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain(`error: The export directory ${join(dir, 'never-created')} does not exist.`);
     const { existsSync } = await import('node:fs');
     expect(existsSync(join(dir, 'never-created'))).toBe(false);
   });

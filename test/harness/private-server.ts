@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedServer, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
+import { startEmbeddedServer, type EmbeddedMajor, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
 
 /** A private server and how to be rid of it. */
 export interface PrivateServer {
@@ -14,11 +14,11 @@ export interface PrivateServer {
   remove(): Promise<void>;
 }
 
-/** Starts a PostgreSQL 15 with `settings` (fsync off, 20 connections unless said) in a folder named after `name`. */
-export async function startPrivateServer(name: string, settings: Record<string, string | number | boolean>): Promise<PrivateServer> {
+/** Starts a PostgreSQL 15 (or `major`) with `settings` (fsync off, 20 connections unless said) in a folder named after `name`. */
+export async function startPrivateServer(name: string, settings: Record<string, string | number | boolean>, major: EmbeddedMajor = 15): Promise<PrivateServer> {
   const baseDir = await mkdtemp(join(tmpdir(), `godwit-${name}-`));
   try {
-    const server = await startEmbeddedServer({ major: 15, baseDir, fsync: false, settings: { max_connections: 20, ...settings } });
+    const server = await startEmbeddedServer({ major, baseDir, fsync: false, settings: { max_connections: 20, ...settings } });
     return {
       server,
       remove: async () => {
