@@ -128,6 +128,7 @@ export async function assessMigration(input: AssessMigrationInput): Promise<Asse
       tableBytes: leaves.reduce((sum, t) => sum + t.tableBytes, 0),
       indexBytes: leaves.reduce((sum, t) => sum + t.indexBytes, 0),
       estimatedRows: leaves.reduce((sum, t) => sum + (t.estimatedRows ?? 0), 0),
+      tablesNotAnalysed: leaves.filter((t) => t.estimatedRows === null).length,
       tablesWithoutPrimaryKey,
     },
     objects: analysis.summary.byObjectType,

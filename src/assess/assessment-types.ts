@@ -137,7 +137,10 @@ export interface AssessmentReport {
     /** Heap and TOAST of the selected tables, and their indexes, in bytes. */
     tableBytes: number;
     indexBytes: number;
+    /** The sum of the estimates of the tables that have one. */
     estimatedRows: number;
+    /** Tables (and partitions) never vacuumed or analysed: no row estimate (run ANALYZE). */
+    tablesNotAnalysed: number;
     tablesWithoutPrimaryKey: number;
   };
   /** Objects of each type in the exported DDL and how many have issues. */

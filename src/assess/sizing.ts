@@ -4,6 +4,7 @@
 // numbers. These are rules of thumb for a first cluster, to be confirmed by a load test.
 
 import type { ActivitySample, AssessedTable, InventoryTable, SizingRecommendation, TableActivity } from './assessment-types.js';
+import { formatBinaryBytes } from '../core/format-bytes.js';
 import { activityKey } from './activity-sampling.js';
 
 /** A table (with its indexes) at least this big gets tablets of its own: one colocation tablet would hold it back. */
@@ -31,8 +32,7 @@ export const VCPU_CHOICES = [4, 8, 16, 32] as const;
 /** Memory per vCPU. */
 export const MEMORY_GIB_PER_VCPU = 4;
 
-const GIB = 1024 ** 3;
-const gib = (bytes: number): string => `${(bytes / GIB).toFixed(bytes < 10 * GIB ? 2 : 0)} GiB`;
+const gib = formatBinaryBytes;
 const round = (n: number): string => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
 
 /** Tables that hold rows themselves (a partitioned parent's are its partitions'): what the totals count. */

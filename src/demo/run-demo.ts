@@ -83,9 +83,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const step = (title: string): void => print(`\n==> ${title}  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   try {
     step('starting an embedded PostgreSQL 15 (source) and PostgreSQL 17 (target)');
+    // pg_stat_statements on both sides: assess-migration captures the application's statements on the
+    // source, compare-performance puts them beside the same statements on the target.
+    const statements = { shared_preload_libraries: 'pg_stat_statements' };
     const [source, target] = await Promise.all([
-      startEmbeddedServer({ major: 15, baseDir: join(base, 'source') }),
-      startEmbeddedServer({ major: 17, baseDir: join(base, 'target') }),
+      startEmbeddedServer({ major: 15, baseDir: join(base, 'source'), settings: statements }),
+      startEmbeddedServer({ major: 17, baseDir: join(base, 'target'), settings: statements }),
     ]);
     servers.push(source, target);
     print(`    source: PostgreSQL 15 on ${source.host}:${source.port}; target: PostgreSQL 17 on ${target.host}:${target.port}; files in ${base}`);
@@ -94,6 +97,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       await client.connect();
       await client.query(`CREATE DATABASE ${DATABASE}`);
       await client.end();
+      const inDatabase = new pg.Client(server.connectionConfig(DATABASE));
+      await inDatabase.connect();
+      await inDatabase.query('CREATE EXTENSION pg_stat_statements'); // in public: not part of the migrated schema
+      await inDatabase.end();
     }
     const sourceDb = source.connectionConfig(DATABASE);
     const targetDb = target.connectionConfig(DATABASE);
@@ -102,6 +109,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await app.connect();
     await app.query(SAMPLE_SCHEMA_SQL);
     await app.query(SAMPLE_DATA_SQL);
+    await app.query('ANALYZE'); // what autovacuum does soon on a real server: the assessment's row estimates come from it
     await app.end();
 
     const exportDir = join(base, 'export');
@@ -175,6 +183,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       step(`the application now writes to the ${to} for ${options.streamSeconds} s`);
       workload = startWorkload(toDb);
       await sleep(options.streamSeconds * 1000, signal);
+      await run(`compare performance: the application's statements on the source (at assessment) and on the ${to} now`, ['compare-performance']);
     }
     await workload?.stop();
     workload = undefined;

@@ -98,7 +98,7 @@ describe('assess-migration', () => {
     expect(table('events').kind).toBe('partitioned');
     expect(table('events').tableBytes).toBe(table('events_2025').tableBytes + table('events_2026').tableBytes);
     expect(table('events').estimatedRows).toBe(3000);
-    expect(report.summary).toMatchObject({ tables: 4, partitions: 2, tablesWithoutPrimaryKey: 1 });
+    expect(report.summary).toMatchObject({ tables: 4, partitions: 2, tablesWithoutPrimaryKey: 1, tablesNotAnalysed: 0 });
     expect(table('audit_log').hasPrimaryKey).toBe(false);
 
     // The rates count exactly the inserts made while sampling.
@@ -141,7 +141,10 @@ describe('assess-migration', () => {
     expect(result.stdout).toContain('migration complexity: LOW');
     const report = JSON.parse(readFileSync(join(exportDir, 'assessment', 'reports', 'migration_assessment_report.json'), 'utf8')) as AssessmentReport;
     expect(report.activity.sampled).toBe(false);
-    expect(report.tables.map((t) => [t.name, t.activity, t.placement])).toEqual([['t', null, 'colocated']]);
+    expect(report.tables.map((t) => [t.name, t.activity, t.placement, t.estimatedRows])).toEqual([['t', null, 'colocated', null]]);
+    // Never analysed: no estimate, and the summary says how to get one.
+    expect(report.summary.tablesNotAnalysed).toBe(1);
+    expect(result.stdout).toContain('1 table(s) never analysed have no estimate: run ANALYZE on the source for them');
     expect(report.queryStatistics.available).toBe(false);
     expect(report.queryStatistics.unavailableReason).toMatch(/CREATE EXTENSION pg_stat_statements/);
     expect(report.readiness.ready).toBe(true);

@@ -8,7 +8,7 @@ import { readQueryStatistics } from '../../assess/query-statistics.js';
 import { liveExportNames } from '../../capture/live-export.js';
 import { readActivityCounters, readSourceInventory } from '../../engines/postgres/assess/read-inventory.js';
 import { postgresCaptureReadiness } from '../../engines/postgres/readiness/check-readiness.js';
-import { formatBytes } from '../../reports/assessment/render-html.js';
+import { formatBinaryBytes as formatBytes } from '../../core/format-bytes.js';
 import { checkSchemasExist } from '../../schema/export/export-schema.js';
 import { dumpSchema } from '../../schema/export/pg-dump.js';
 import { getLiveExport } from '../../state/live-export-store.js';
@@ -86,7 +86,8 @@ export async function run(context: CommandContext): Promise<void> {
     terminal.print(`migration complexity: ${report.complexity.level}`);
     terminal.print(
       `source: ${s.tables} tables (${s.partitions} partitions), ${s.indexes} indexes, ${s.sequences} sequences, ` +
-        `${formatBytes(s.tableBytes)} of data and ${formatBytes(s.indexBytes)} of indexes, ~${s.estimatedRows.toLocaleString('en-US')} rows`,
+        `${formatBytes(s.tableBytes)} of data and ${formatBytes(s.indexBytes)} of indexes, ~${s.estimatedRows.toLocaleString('en-US')} rows` +
+        (s.tablesNotAnalysed === 0 ? '' : ` (${s.tablesNotAnalysed} table(s) never analysed have no estimate: run ANALYZE on the source for them)`),
     );
     terminal.print(
       report.activity.sampled
@@ -94,7 +95,7 @@ export async function run(context: CommandContext): Promise<void> {
             `${report.activity.readsPerSecond.toFixed(1)} row reads/s, ${report.activity.writesPerSecond.toFixed(1)} row writes/s`
         : 'activity: not sampled (--iops-capture-interval 0)',
     );
-    terminal.print(`sizing for ${report.target}: ${z.nodes} nodes of ${z.vcpusPerNode} vCPUs and ${z.memoryGiBPerNode} GiB; ${z.colocatedTables} tables colocated, ${z.shardedTables} sharded`);
+    terminal.print(`sizing for ${report.target}: ${z.nodes} nodes of ${z.vcpusPerNode} vCPUs and ${z.memoryGiBPerNode} GiB; tables and partitions: ${z.colocatedTables} colocated, ${z.shardedTables} sharded`);
     terminal.print(`schema issues: ${issues}; live migration readiness: ${report.readiness.ready ? 'ready' : `${blockers} blocker(s)`}`);
     terminal.print(`query statistics: ${report.queryStatistics.available ? `${report.queryStatistics.top.length} top statements captured` : `not captured (${report.queryStatistics.unavailableReason ?? ''})`}`);
     terminal.print(`report: ${files.html}`);

@@ -4,24 +4,13 @@
 
 import type { AssessedTable, AssessmentReport } from '../../assess/assessment-types.js';
 import { renderFix } from '../../engines/capture-readiness.js';
+import { formatBinaryBytes as formatBytes } from '../../core/format-bytes.js';
 import { escapeHtml as e } from '../escape.js';
 
 const STYLE = `body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:80em}table{border-collapse:collapse;margin:1em 0}
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f0f0f0}td.n{text-align:right}
 pre{background:#f7f7f7;padding:8px;overflow-x:auto;white-space:pre-wrap}.level{font-weight:bold;padding:2px 8px}
 .LOW{background:#dfd}.MEDIUM{background:#ffd}.HIGH{background:#fdd}.blocker{color:#a00;font-weight:bold}.warning{color:#a60}`;
-
-/** Bytes as a person reads them (binary units). */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
 
 const n = (value: number | null | undefined, digits = 0): string =>
   value === null || value === undefined ? '?' : value.toLocaleString('en-US', { maximumFractionDigits: digits });
@@ -53,7 +42,7 @@ function summarySection(report: AssessmentReport): string {
   const s = report.summary;
   const a = report.activity;
   const rates = a.sampled
-    ? `${n(a.transactionsPerSecond, 1)} transactions/s, ${n(a.readsPerSecond, 1)} row reads/s, ${n(a.writesPerSecond, 1)} row writes/s over ${n(a.intervalSeconds, 1)} s`
+    ? `${n(a.transactionsPerSecond, 1)} transactions/s (the assessment's own few catalog reads included), ${n(a.readsPerSecond, 1)} row reads/s, ${n(a.writesPerSecond, 1)} row writes/s over ${n(a.intervalSeconds, 1)} s`
     : 'not sampled (--iops-capture-interval 0)';
   return `<h2>Summary</h2><table>
 ${row([td('Tables'), num(n(s.tables))])}
@@ -61,6 +50,7 @@ ${row([td('Partitions'), num(n(s.partitions))])}
 ${row([td('Indexes'), num(n(s.indexes))])}
 ${row([td('Sequences'), num(n(s.sequences))])}
 ${row([td('Estimated rows'), num(n(s.estimatedRows))])}
+${row([td('Tables never analysed (no estimate: run ANALYZE)'), num(n(s.tablesNotAnalysed))])}
 ${row([td('Table data (heap and TOAST)'), num(formatBytes(s.tableBytes))])}
 ${row([td('Indexes'), num(formatBytes(s.indexBytes))])}
 ${row([td('Whole database'), num(formatBytes(report.source.databaseBytes))])}
