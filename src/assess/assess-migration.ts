@@ -13,7 +13,7 @@ import { parseSqlText } from '../schema/parse/parse-sql.js';
 import { isSessionSetting } from '../schema/schema-files.js';
 import { renderAssessmentHtml } from '../reports/assessment/render-html.js';
 import { activityKey, sampleActivity, type CounterReading } from './activity-sampling.js';
-import type { ActivitySample, AssessmentReport, SourceInventory } from './assessment-types.js';
+import type { ActivitySample, AssessedSource, AssessmentReport, SourceInventory } from './assessment-types.js';
 import { assessComplexity } from './complexity.js';
 import { queryStatisticsFile, writeQueryStatisticsCapture } from './query-statistics.js';
 import type { QueryStatisticsCapture } from './query-statistics-types.js';
@@ -29,16 +29,6 @@ export interface AssessmentSource {
   readQueryStatistics(): Promise<QueryStatisticsCapture>;
   /** Dumps the selected schemas' DDL to `outputFile`; returns the dump tool's version text. */
   dumpSchema(outputFile: string): Promise<string>;
-}
-
-/** Who and what is assessed, as the report names it. */
-export interface AssessedSource {
-  host: string;
-  port: number;
-  database: string;
-  user: string;
-  schemas: string[];
-  serverVersion: string;
 }
 
 export interface AssessMigrationInput {

@@ -111,6 +111,16 @@ export interface MigrationComplexity {
   reasons: string[];
 }
 
+/** Who and what is assessed, as the report names it. */
+export interface AssessedSource {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  schemas: string[];
+  serverVersion: string;
+}
+
 /** The whole assessment, what every renderer takes. */
 export interface AssessmentReport {
   /** Version of this report shape, bumped on incompatible JSON changes. */
@@ -118,13 +128,7 @@ export interface AssessmentReport {
   generatedAt: string;
   /** What the recommendations are for, e.g. "YugabyteDB". */
   target: string;
-  source: {
-    host: string;
-    port: number;
-    database: string;
-    user: string;
-    schemas: string[];
-    serverVersion: string;
+  source: AssessedSource & {
     /** pg_database_size of the whole database (all schemas). */
     databaseBytes: number;
   };

@@ -18,14 +18,7 @@ export const VERDICT_MIN_DIFFERENCE_MS = 1;
 export type PerformanceVerdict = 'slower' | 'faster' | 'similar';
 
 /** One side's numbers for one statement (all its pg_stat_statements entries added up). */
-export interface StatementTiming {
-  calls: number;
-  rows: number;
-  totalExecMs: number;
-  meanExecMs: number;
-  minExecMs: number;
-  maxExecMs: number;
-}
+export type StatementTiming = Omit<QueryStatistic, 'queryId' | 'query'>;
 
 /** A statement run on both sides. */
 export interface ComparedStatement {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AssessmentReport } from '../../src/assess/assessment-types.js';
 import type { QueryStatisticsCapture } from '../../src/assess/query-statistics-types.js';
 import type { EmbeddedServer } from '../../src/embedded/embedded-server.js';
-import { startPrivateServer, type PrivateServer } from '../harness/private-server.js';
+import { sqlOn, startPrivateServer, type PrivateServer } from '../harness/private-server.js';
 import { runGodwit, startGodwit } from '../helpers/run-godwit.js';
 import { newExportDir, waitFor } from '../snapshot-export/helpers.js';
 
@@ -21,14 +21,8 @@ const DB = 'shop';
 const PLAIN_DB = 'plain';
 const SAMPLED_INSERTS = 300;
 
-async function sql<R extends pg.QueryResultRow = Record<string, unknown>>(database: string, text: string, values: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client((server as EmbeddedServer).connectionConfig(database));
-  await client.connect();
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
+function sql<R extends pg.QueryResultRow = Record<string, unknown>>(database: string, text: string, values: unknown[] = []): Promise<R[]> {
+  return sqlOn<R>(server as EmbeddedServer, database, text, values);
 }
 
 beforeAll(async () => {

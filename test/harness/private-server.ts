@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { startEmbeddedServer, type EmbeddedMajor, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
 
 /** A private server and how to be rid of it. */
@@ -12,6 +13,17 @@ export interface PrivateServer {
   server: EmbeddedServer;
   /** Stops the server and removes its folder. */
   remove(): Promise<void>;
+}
+
+/** Runs `text` on `database` of `server` as its superuser, on a connection of its own; returns the rows. */
+export async function sqlOn<R extends pg.QueryResultRow = Record<string, unknown>>(server: EmbeddedServer, database: string, text: string, values: unknown[] = []): Promise<R[]> {
+  const client = new pg.Client(server.connectionConfig(database));
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
 }
 
 /** Starts a PostgreSQL 15 (or `major`) with `settings` (fsync off, 20 connections unless said) in a folder named after `name`. */

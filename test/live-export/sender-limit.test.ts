@@ -16,7 +16,7 @@ import type { ChangeEvent } from '../../src/core/change-event.js';
 import type { EmbeddedServer } from '../../src/embedded/embedded-server.js';
 import { getLiveExport } from '../../src/state/live-export-store.js';
 import { openStore } from '../../src/state/store.js';
-import { startPrivateServer, type PrivateServer } from '../harness/private-server.js';
+import { sqlOn, startPrivateServer, type PrivateServer } from '../harness/private-server.js';
 import { runGodwit, startGodwit, startGodwitOnTerminal, type RunningGodwit } from '../helpers/run-godwit.js';
 import { newExportDir, waitFor } from '../snapshot-export/helpers.js';
 
@@ -35,14 +35,8 @@ afterAll(async () => {
   await own?.remove();
 });
 
-async function sql<R extends pg.QueryResultRow = Record<string, unknown>>(database: string, text: string, values: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client((server as EmbeddedServer).connectionConfig(database));
-  await client.connect();
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
+function sql<R extends pg.QueryResultRow = Record<string, unknown>>(database: string, text: string, values: unknown[] = []): Promise<R[]> {
+  return sqlOn<R>(server as EmbeddedServer, database, text, values);
 }
 
 function sourceArgs(): string[] {
