@@ -17,6 +17,7 @@ import type { ActivitySample, AssessedSource, AssessmentReport, SourceInventory 
 import { assessComplexity } from './complexity.js';
 import { queryStatisticsFile, writeQueryStatisticsCapture } from './query-statistics.js';
 import type { QueryStatisticsCapture } from './query-statistics-types.js';
+import { findUnsupportedConstructs } from './query-constructs.js';
 import { holdsRows, placeTables, recommendSizing } from './sizing.js';
 
 /** What the assessment reads from the source; each engine provides one on an open connection. */
@@ -99,6 +100,7 @@ export async function assessMigration(input: AssessMigrationInput): Promise<Asse
   const statistics = await reader.readQueryStatistics();
   const statisticsFile = queryStatisticsFile(dir);
   writeQueryStatisticsCapture(statisticsFile, statistics);
+  const constructs = await findUnsupportedConstructs(statistics.statistics);
 
   const activity = await sampling;
   const tables = placeTables(inventory.tables, activity);
@@ -109,7 +111,7 @@ export async function assessMigration(input: AssessMigrationInput): Promise<Asse
     generatedAt: (input.now?.() ?? new Date()).toISOString(),
     target: 'YugabyteDB',
     source: { ...input.source, databaseBytes: inventory.databaseBytes },
-    complexity: assessComplexity(analysis.summary.byCategory, readiness, tablesWithoutPrimaryKey),
+    complexity: assessComplexity(analysis.summary.byCategory, readiness, tablesWithoutPrimaryKey, constructs.findings.length),
     summary: {
       tables: tables.filter((t) => t.kind !== 'partition').length,
       partitions: tables.filter((t) => t.kind === 'partition').length,
@@ -133,6 +135,8 @@ export async function assessMigration(input: AssessMigrationInput): Promise<Asse
       ...(statistics.unavailableReason === undefined ? {} : { unavailableReason: statistics.unavailableReason }),
       top: statistics.statistics.slice(0, TOP_QUERIES_IN_REPORT),
       file: relative(dir.root, statisticsFile),
+      unsupportedConstructs: constructs.findings,
+      unparsedStatements: constructs.unparsed,
     },
   };
   const html = join(dir.assessmentReportsDir, 'migration_assessment_report.html');

@@ -111,6 +111,13 @@ export interface MigrationComplexity {
   reasons: string[];
 }
 
+/** An application statement (from pg_stat_statements) that uses SQL the target lacks. */
+export interface QueryConstructFinding {
+  query: string;
+  calls: number;
+  issues: { type: string; title: string; reason: string; suggestion: string; docsLink?: string }[];
+}
+
 /** Who and what is assessed, as the report names it. */
 export interface AssessedSource {
   host: string;
@@ -163,5 +170,9 @@ export interface AssessmentReport {
     top: QueryStatistic[];
     /** Path of the full capture, relative to the export directory (compare-performance reads it). */
     file: string;
+    /** Captured statements that use constructs the target does not support. */
+    unsupportedConstructs: QueryConstructFinding[];
+    /** Captured statements the parser could not read (not checked). */
+    unparsedStatements: number;
   };
 }

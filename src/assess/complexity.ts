@@ -1,6 +1,7 @@
 // How much work the migration will be, LOW, MEDIUM or HIGH, by a rule stated in the report: schema
 // issues that need rewriting weigh most, then what the source must change before a live migration
-// (readiness blockers, tables without a primary key), then caveats to review.
+// (readiness blockers, tables without a primary key), the application's statements that use SQL the
+// target lacks, then caveats to review.
 
 import type { ReadinessReport } from '../engines/capture-readiness.js';
 import type { CategoryCount, IssueCategory } from '../schema/analyze/analysis-types.js';
@@ -19,7 +20,12 @@ export const HIGH_REWRITE_ISSUES = 20;
 export const MEDIUM_CAVEATS = 5;
 
 /** The level and the counts that decided it. */
-export function assessComplexity(byCategory: readonly CategoryCount[], readiness: ReadinessReport, tablesWithoutPrimaryKey: number): MigrationComplexity {
+export function assessComplexity(
+  byCategory: readonly CategoryCount[],
+  readiness: ReadinessReport,
+  tablesWithoutPrimaryKey: number,
+  statementsWithUnsupportedConstructs = 0,
+): MigrationComplexity {
   const count = (category: IssueCategory): number => byCategory.find((c) => c.category === category)?.issues ?? 0;
   const rewrites = REWRITE_CATEGORIES.reduce((sum, category) => sum + count(category), 0);
   const caveats = count('migration_caveats');
@@ -29,7 +35,9 @@ export function assessComplexity(byCategory: readonly CategoryCount[], readiness
     `${blockers} live-migration readiness blocker(s) on the source; any is at least MEDIUM.`,
     `${tablesWithoutPrimaryKey} table(s) without a primary key; any is at least MEDIUM (YugabyteDB distributes rows by primary key and adds a hidden one otherwise).`,
     `${caveats} migration caveat(s) to review; ${MEDIUM_CAVEATS} or more is at least MEDIUM.`,
+    `${statementsWithUnsupportedConstructs} application statement(s) (pg_stat_statements) using SQL the target lacks; any is at least MEDIUM.`,
   ];
-  const level = rewrites > HIGH_REWRITE_ISSUES ? 'HIGH' : rewrites > 0 || blockers > 0 || tablesWithoutPrimaryKey > 0 || caveats >= MEDIUM_CAVEATS ? 'MEDIUM' : 'LOW';
+  const medium = rewrites > 0 || blockers > 0 || tablesWithoutPrimaryKey > 0 || caveats >= MEDIUM_CAVEATS || statementsWithUnsupportedConstructs > 0;
+  const level = rewrites > HIGH_REWRITE_ISSUES ? 'HIGH' : medium ? 'MEDIUM' : 'LOW';
   return { level, reasons };
 }

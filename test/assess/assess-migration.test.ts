@@ -47,6 +47,9 @@ beforeAll(async () => {
   await sql(PLAIN_DB, 'CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);');
   // A workload the statistics will show.
   for (let i = 0; i < 20; i++) await sql(DB, 'SELECT count(*) FROM orders WHERE customer = $1', [`customer ${i}`]);
+  // Two the target lacks: an advisory lock and a system column.
+  await sql(DB, 'BEGIN; SELECT pg_advisory_xact_lock(42); COMMIT;');
+  await sql(DB, 'SELECT ctid, id FROM orders WHERE id = 7');
 }, 120_000);
 
 afterAll(async () => {
@@ -119,6 +122,13 @@ describe('assess-migration', () => {
     expect(lookup?.calls).toBeGreaterThanOrEqual(20);
     const insert = capture.statistics.find((s) => /INSERT INTO orders VALUES/.test(s.query));
     expect(insert?.calls).toBe(SAMPLED_INSERTS);
+
+    // The application's statements checked with analyze-schema's query-construct rules.
+    const constructs = report.queryStatistics.unsupportedConstructs.map((f) => [f.query, f.issues.map((i) => i.type)]);
+    expect(constructs).toContainEqual(['SELECT pg_advisory_xact_lock($1)', ['ADVISORY_LOCKS']]);
+    expect(constructs).toContainEqual(['SELECT ctid, id FROM orders WHERE id = $1', ['SYSTEM_COLUMNS']]);
+    expect(constructs.some(([query]) => String(query).includes('customer = $1'))).toBe(false);
+    expect(result.stdout).toMatch(/query statistics: \d+ top statements captured; 2 use SQL the target lacks/);
 
     const html = readFileSync(join(reportsDir, 'migration_assessment_report.html'), 'utf8');
     expect(html).toContain('Migration complexity: <span class="level MEDIUM">MEDIUM</span>');

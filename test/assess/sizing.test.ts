@@ -101,6 +101,7 @@ describe('complexity', () => {
     expect(assessComplexity(counts({ unsupported_datatypes: 1 }), readiness(0), 0).level).toBe('MEDIUM');
     expect(assessComplexity(counts({ migration_caveats: 5 }), readiness(0), 0).level).toBe('MEDIUM');
     expect(assessComplexity(counts({ unsupported_features: 10, unsupported_plpgsql_objects: 10 }), readiness(0), 0).level).toBe('MEDIUM');
+    expect(assessComplexity(counts({}), readiness(0), 0, 1).level).toBe('MEDIUM');
     const high = assessComplexity(counts({ unsupported_features: 11, unsupported_plpgsql_objects: 10 }), readiness(0), 0);
     expect(high.level).toBe('HIGH');
     expect(high.reasons[0]).toContain('21 schema issue(s) that need rewriting');

@@ -97,7 +97,12 @@ export async function run(context: CommandContext): Promise<void> {
     );
     terminal.print(`sizing for ${report.target}: ${z.nodes} nodes of ${z.vcpusPerNode} vCPUs and ${z.memoryGiBPerNode} GiB; tables and partitions: ${z.colocatedTables} colocated, ${z.shardedTables} sharded`);
     terminal.print(`schema issues: ${issues}; live migration readiness: ${report.readiness.ready ? 'ready' : `${blockers} blocker(s)`}`);
-    terminal.print(`query statistics: ${report.queryStatistics.available ? `${report.queryStatistics.top.length} top statements captured` : `not captured (${report.queryStatistics.unavailableReason ?? ''})`}`);
+    const q = report.queryStatistics;
+    terminal.print(
+      q.available
+        ? `query statistics: ${q.top.length} top statements captured; ${q.unsupportedConstructs.length} use SQL the target lacks`
+        : `query statistics: not captured (${q.unavailableReason ?? ''})`,
+    );
     terminal.print(`report: ${files.html}`);
     terminal.print(`report: ${files.json}`);
     store.setPhaseStatus('assess-migration', 'done', `complexity ${report.complexity.level}, ${s.tables} tables, ${issues} schema issues`);

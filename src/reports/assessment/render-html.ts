@@ -97,7 +97,16 @@ function queriesSection(report: AssessmentReport): string {
   const rows = q.top
     .map((s) => row([`<td><pre>${e(s.query)}</pre></td>`, num(n(s.calls)), num(n(s.totalExecMs, 1)), num(n(s.meanExecMs, 3)), num(n(s.rows))]))
     .join('\n');
-  return `<h2>Query statistics</h2><p>The statements with the most total execution time (all of them are in ${e(q.file)}, which compare-performance reads).</p>
+  const constructs = q.unsupportedConstructs
+    .map((f) => row([`<td><pre>${e(f.query)}</pre></td>`, num(n(f.calls)), td(f.issues.map((i) => `${i.title}: ${i.reason} ${i.suggestion}`).join(' | '))]))
+    .join('\n');
+  const unparsed = q.unparsedStatements > 0 ? `<p>${q.unparsedStatements} captured statement(s) could not be parsed and were not checked.</p>` : '';
+  const constructSection =
+    constructs === ''
+      ? `<h2>Unsupported query constructs</h2><p>None of the captured statements uses SQL the target lacks.</p>${unparsed}`
+      : `<h2>Unsupported query constructs</h2><p>The application's statements that use SQL the target lacks (the same rules analyze-schema applies to views and routines).</p>
+<table><tr><th>Statement</th><th>Calls</th><th>Issues</th></tr>\n${constructs}</table>${unparsed}`;
+  return `${constructSection}\n<h2>Query statistics</h2><p>The statements with the most total execution time (all of them are in ${e(q.file)}, which compare-performance reads).</p>
 <table><tr><th>Statement</th><th>Calls</th><th>Total ms</th><th>Mean ms</th><th>Rows</th></tr>\n${rows}</table>`;
 }
 

@@ -1,0 +1,58 @@
+// The application's own statements, as pg_stat_statements recorded them on the source, checked for
+// SQL the target lacks (advisory locks, system columns, MERGE, SQL/JSON functions...) with the same
+// rules analyze-schema applies to views and routines: the schema can be clean while the queries the
+// application sends are not.
+
+import { issueDefinitions } from '../schema/analyze/analyze-schema.js';
+import { constructIssues } from '../schema/analyze/rules-query-constructs.js';
+import type { IssueDefinition } from '../schema/analyze/analysis-types.js';
+import { walkAst } from '../schema/parse/ast-walk.js';
+import { loadSqlParser, parseSqlTextSync } from '../schema/parse/parse-sql.js';
+import type { QueryConstructFinding } from './assessment-types.js';
+import type { QueryStatistic } from './query-statistics-types.js';
+
+const CATALOG_SCHEMAS = new Set(['pg_catalog', 'information_schema']);
+
+/** True when every table a statement names is a system catalog or view (and it names at least one). */
+export function readsOnlyCatalogs(ast: unknown): boolean {
+  let tables = 0;
+  let catalogs = 0;
+  walkAst(ast, (type, fields) => {
+    if (type !== 'RangeVar') return;
+    tables++;
+    const schema = typeof fields.schemaname === 'string' ? fields.schemaname : undefined;
+    const name = String(fields.relname ?? '');
+    if (schema !== undefined ? CATALOG_SCHEMAS.has(schema) : name.startsWith('pg_')) catalogs++;
+  });
+  return tables > 0 && catalogs === tables;
+}
+
+/** Each statement that uses an unsupported construct, with the issues found in it; and how many could not be parsed. */
+export async function findUnsupportedConstructs(statistics: readonly QueryStatistic[]): Promise<{ findings: QueryConstructFinding[]; unparsed: number }> {
+  if (statistics.length === 0) return { findings: [], unparsed: 0 };
+  await loadSqlParser();
+  const definitions = issueDefinitions();
+  const findings: QueryConstructFinding[] = [];
+  let unparsed = 0;
+  for (const statistic of statistics) {
+    let types: Set<string>;
+    try {
+      const statements = parseSqlTextSync(statistic.query, 'pg_stat_statements');
+      // Tools' catalog queries (pg_dump's, godwit's own, monitoring's) are not the application's.
+      if (statements.every((statement) => readsOnlyCatalogs(statement.ast))) continue;
+      types = new Set(statements.flatMap((statement) => [...constructIssues(statement.ast)]));
+    } catch {
+      unparsed++; // a text pg_stat_statements truncated or normalised beyond the grammar
+      continue;
+    }
+    const issues = [...types].map((type) => definitions.get(type)).filter((d): d is IssueDefinition => d !== undefined);
+    if (issues.length > 0) {
+      findings.push({
+        query: statistic.query,
+        calls: statistic.calls,
+        issues: issues.map((d) => ({ type: d.type, title: d.title, reason: d.reason, suggestion: d.suggestion, ...(d.docsLink === undefined ? {} : { docsLink: d.docsLink }) })),
+      });
+    }
+  }
+  return { findings, unparsed };
+}
