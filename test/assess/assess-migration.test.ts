@@ -154,6 +154,24 @@ describe('assess-migration', () => {
     expect(report.readiness.ready).toBe(true);
   }, 60_000);
 
+  it('ends the sampling early on Ctrl-C (SIGINT) and reports the rates of the time waited', async () => {
+    const exportDir = newExportDir('assess-interrupted');
+    const started = Date.now();
+    const running = startGodwit(['assess-migration', '--export-dir', exportDir, ...sourceArgs(PLAIN_DB), '--iops-capture-interval', '600'], { env: env() });
+    // Everything else is read while the sampling waits: interrupt once the last of it began.
+    await waitFor(() => running.output().includes('reading query statistics'), 60_000, 'the other steps');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    running.child.kill('SIGINT');
+    const result = await running.done;
+    expect(result.code, result.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(result.stderr).toMatch(/the sampling was cut short after \d+ of 600 s; the rates cover that time/);
+    const report = JSON.parse(readFileSync(join(exportDir, 'assessment', 'reports', 'migration_assessment_report.json'), 'utf8')) as AssessmentReport;
+    expect(report.activity.sampled).toBe(true);
+    expect(report.activity.intervalSeconds).toBeGreaterThanOrEqual(1);
+    expect(report.activity.intervalSeconds).toBeLessThan(60);
+  }, 90_000);
+
   it('refuses a schema that does not exist and a negative interval, writing no report', async () => {
     const exportDir = newExportDir('assess-bad');
     const missing = await runGodwit(['assess-migration', '--export-dir', exportDir, ...sourceArgs(DB), '--source-db-schema', 'nosuch', '--iops-capture-interval', '0'], { env: env() });

@@ -79,6 +79,9 @@ export async function run(context: CommandContext): Promise<void> {
       onSamplingTick: progress.tick,
     });
     progress.stop();
+    if (context.signal.aborted && report.activity.sampled) {
+      terminal.note(`assess-migration: the sampling was cut short after ${report.activity.intervalSeconds.toFixed(0)} of ${seconds} s; the rates cover that time.`);
+    }
     const s = report.summary;
     const z = report.sizing;
     const blockers = report.readiness.findings.filter((f) => f.severity === 'blocker').length;
