@@ -6,26 +6,10 @@
 import { issueDefinitions } from '../schema/analyze/analyze-schema.js';
 import { constructIssues } from '../schema/analyze/rules-query-constructs.js';
 import type { IssueDefinition } from '../schema/analyze/analysis-types.js';
-import { walkAst } from '../schema/parse/ast-walk.js';
 import { loadSqlParser, parseSqlTextSync } from '../schema/parse/parse-sql.js';
 import type { QueryConstructFinding } from './assessment-types.js';
+import { readsOnlyCatalogs } from './catalog-statements.js';
 import type { QueryStatistic } from './query-statistics-types.js';
-
-const CATALOG_SCHEMAS = new Set(['pg_catalog', 'information_schema']);
-
-/** True when every table a statement names is a system catalog or view (and it names at least one). */
-export function readsOnlyCatalogs(ast: unknown): boolean {
-  let tables = 0;
-  let catalogs = 0;
-  walkAst(ast, (type, fields) => {
-    if (type !== 'RangeVar') return;
-    tables++;
-    const schema = typeof fields.schemaname === 'string' ? fields.schemaname : undefined;
-    const name = String(fields.relname ?? '');
-    if (schema !== undefined ? CATALOG_SCHEMAS.has(schema) : name.startsWith('pg_')) catalogs++;
-  });
-  return tables > 0 && catalogs === tables;
-}
 
 /** Each statement that uses an unsupported construct, with the issues found in it; and how many could not be parsed. */
 export async function findUnsupportedConstructs(statistics: readonly QueryStatistic[]): Promise<{ findings: QueryConstructFinding[]; unparsed: number }> {

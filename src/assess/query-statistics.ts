@@ -12,6 +12,7 @@ import { displayIdent, quoteIdent } from '../core/identifiers.js';
 import { BOOKKEEPING_SCHEMA } from '../engines/bookkeeping-schema.js';
 import type { SqlSession } from '../engines/sql-session.js';
 import type { ExportDir } from '../state/export-dir.js';
+import { isCatalogQuery } from './catalog-statements.js';
 import type { QueryStatistic, QueryStatisticsCapture } from './query-statistics-types.js';
 
 /** How many statements a capture keeps unless told otherwise (the most total execution time first). */
@@ -24,7 +25,7 @@ export const DEFAULT_QUERY_STATISTICS_LIMIT = 200;
 export const PLANNED_STATEMENT_KEYWORDS: readonly string[] = ['select', 'insert', 'update', 'delete', 'merge', 'with', 'values', 'table'];
 
 /** Texts that mark godwit's own statements (this reader, the bookkeeping of the import), left out of captures. */
-export const OWN_STATEMENT_MARKERS: readonly string[] = ['pg_stat_statements', BOOKKEEPING_SCHEMA];
+export const OWN_STATEMENT_MARKERS: readonly string[] = ['pg_stat_statements', BOOKKEEPING_SCHEMA, '/* godwit'];
 
 /** What pg_stat_statements shows instead of the text of another role's statement to an unprivileged role. */
 const HIDDEN_QUERY_TEXT = '<insufficient privilege>';
@@ -64,7 +65,8 @@ interface StatisticRow extends Record<string, unknown> {
 
 /**
  * Reads the statements of the connected database with the most total execution time from
- * pg_stat_statements (without godwit's own and without utility statements). Returns
+ * pg_stat_statements (without godwit's own, without utility statements and without tools' catalog
+ * queries). Returns
  * `available: false` with what to do when the extension is not loaded, not created in this database,
  * or hides other roles' statements; throws only for real failures (connection lost, ...).
  * Only a created but not loaded extension makes a statement fail (55000), so inside a transaction,
@@ -100,7 +102,12 @@ export async function readQueryStatistics(session: SqlSession, options: ReadQuer
     }
     const limit = options.limit ?? DEFAULT_QUERY_STATISTICS_LIMIT;
     const rows = (await session.query<StatisticRow>(statisticsSql(view, options.serverMajor), [HIDDEN_QUERY_TEXT, ...OWN_STATEMENT_MARKERS.map(likePattern), fetchLimit(limit)])).rows;
-    const statistics = rows.map(toStatistic).filter((s) => isPlannedStatement(s.query)).slice(0, limit);
+    const planned = rows.map(toStatistic).filter((s) => isPlannedStatement(s.query));
+    const statistics: QueryStatistic[] = [];
+    for (const statistic of planned) {
+      if (statistics.length === limit) break;
+      if (!(await isCatalogQuery(statistic.query))) statistics.push(statistic);
+    }
     return { ...base, available: true, statistics };
   } catch (error) {
     const code = (error as { code?: unknown }).code;

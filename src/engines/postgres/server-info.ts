@@ -28,7 +28,7 @@ export interface ServerInfo {
 /** Reads the server's version facts (two settings, no catalog access: works on any server). */
 export async function readServerInfo(client: pg.ClientBase): Promise<ServerInfo> {
   const result = await client.query<{ version: string; version_num: string }>(
-    "SELECT version() AS version, current_setting('server_version_num') AS version_num",
+    "SELECT /* godwit */ version() AS version, current_setting('server_version_num') AS version_num",
   );
   const row = result.rows[0];
   if (row === undefined) throw new Error('the server returned no row for version()');

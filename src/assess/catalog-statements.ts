@@ -1,0 +1,33 @@
+// Which captured statements are tools' catalog queries (pg_dump's, godwit's own, a monitoring
+// agent's) rather than the application's: those that name only system catalogs and views. The
+// assessment's query-construct check and the captures compare-performance compares leave them out.
+
+import { walkAst } from '../schema/parse/ast-walk.js';
+import { loadSqlParser, parseSqlTextSync } from '../schema/parse/parse-sql.js';
+
+const CATALOG_SCHEMAS = new Set(['pg_catalog', 'information_schema']);
+
+/** True when every table a statement names is a system catalog or view (and it names at least one). */
+export function readsOnlyCatalogs(ast: unknown): boolean {
+  let tables = 0;
+  let catalogs = 0;
+  walkAst(ast, (type, fields) => {
+    if (type !== 'RangeVar') return;
+    tables++;
+    const schema = typeof fields.schemaname === 'string' ? fields.schemaname : undefined;
+    const name = String(fields.relname ?? '');
+    if (schema !== undefined ? CATALOG_SCHEMAS.has(schema) : name.startsWith('pg_')) catalogs++;
+  });
+  return tables > 0 && catalogs === tables;
+}
+
+/** True when `query` parses and every statement in it reads only catalogs; unparseable text counts as the application's. */
+export async function isCatalogQuery(query: string): Promise<boolean> {
+  await loadSqlParser();
+  try {
+    const statements = parseSqlTextSync(query, 'pg_stat_statements');
+    return statements.length > 0 && statements.every((statement) => readsOnlyCatalogs(statement.ast));
+  } catch {
+    return false;
+  }
+}
