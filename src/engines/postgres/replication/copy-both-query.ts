@@ -7,6 +7,7 @@
 
 import type { Duplex } from 'node:stream';
 import type pg from 'pg';
+import { ReadingPace } from './reading-pace.js';
 import { COPY_DONE_MESSAGE, copyDataMessage } from './replication-frames.js';
 import { ReplicationError } from './replication-errors.js';
 
@@ -31,20 +32,6 @@ const KEEPALIVE = 0x6b; // 'k'
  */
 const GATHER_MS = 1;
 
-/**
- * A read of at least this many bytes means the server is ahead of the consumer: the kernel held that
- * much when Node read it (Node reads a socket 64 KB at a time and stops once its buffer holds 16 KB).
- * Not the whole 64 KB: a full socket's reads may stop short at a segment's end (65,430 and 65,536
- * bytes in turn were seen), and a threshold of exactly 64 KB then never saw three big reads in a row.
- * After BACKLOG_READS such reads in a row, a waiting consumer is woken at once, without the gather,
- * until a read finds less: each gather moved at most ~80 KB a timer (>= 1 ms) apart, and a stream of
- * wide rows ran at ~38 MB/s with both processes half idle (the walsender waiting for the socket in
- * WalSenderWriteData, the exporter for the timer); without it, ~80 MB/s (lab: 100,000 rows of 1.5 KB,
- * capture 4.1-4.3 s -> 1.7-2.1 s). A stream the consumer keeps up with (pgbench: ~36 KB a read on
- * average, a few big ones here and there) keeps the gather, which pays there.
- */
-const BACKLOG_READ_BYTES = 56 * 1024;
-const BACKLOG_READS = 3;
 
 /** What readFrame() returns when no CopyData body is available yet: call waitForData() and try again. */
 export const NOT_YET = Symbol('not-yet');
@@ -103,12 +90,8 @@ export class CopyBothQuery implements pg.Submittable {
   private waiter: (() => void) | undefined;
   /** The timer that wakes a waiting consumer once the bytes that woke it had GATHER_MS to gather. */
   private gathering: NodeJS.Timeout | undefined;
-  /** True while the server is ahead (see BACKLOG_READ_BYTES): a waiting consumer is woken without the gather. */
-  private backlog = false;
-  /** Reads of at least BACKLOG_READ_BYTES in a row. */
-  private bigReads = 0;
-  /** Socket reads made in the backlog mode (stats, tests). */
-  backlogReads = 0;
+  /** The calm or the backlog reading mode, by the size of the socket reads (reading-pace.ts). */
+  private readonly pace = new ReadingPace();
 
   constructor(
     private readonly text: string,
@@ -150,19 +133,14 @@ export class CopyBothQuery implements pg.Submittable {
       if (!this.ownsSocket || this.socket === undefined) return NOT_YET;
       const chunk = this.socket.read() as Buffer | null;
       if (chunk === null) return NOT_YET;
-      this.followPace(chunk.length);
+      this.pace.observe(chunk.length);
       this.received(chunk);
     }
   }
 
-  /**
-   * Switches between the calm and the backlog reading modes by the size of what reads found: BACKLOG_READS
-   * big ones in a row (BACKLOG_READ_BYTES) start the backlog mode, a smaller one ends it.
-   */
-  private followPace(bytes: number): void {
-    if (this.backlog) this.backlogReads += 1;
-    this.bigReads = bytes >= BACKLOG_READ_BYTES ? this.bigReads + 1 : 0;
-    this.backlog = this.bigReads >= (this.backlog ? 1 : BACKLOG_READS);
+  /** Socket reads made in the backlog mode (stats, tests). */
+  get backlogReads(): number {
+    return this.pace.backlogReads;
   }
 
   /** Resolves GATHER_MS after the socket has more bytes, at once when the copy ended or failed, or after `timeoutMs`. */
@@ -254,7 +232,7 @@ export class CopyBothQuery implements pg.Submittable {
       return;
     }
     if (this.waiter === undefined) return;
-    if (this.backlog) this.wake();
+    if (this.pace.backlog) this.wake();
     else this.gathering ??= setTimeout(this.gathered, GATHER_MS);
   };
 
