@@ -4,7 +4,7 @@
 // with placement, sizing and complexity. It only reads the source; it writes nothing there.
 // The engine-specific reading comes through AssessmentSource.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { withoutFinding, type CaptureReadinessInput, type ReadinessReport } from '../engines/capture-readiness.js';
 import type { ExportDir } from '../state/export-dir.js';
@@ -12,6 +12,8 @@ import { analyzeSchema } from '../schema/analyze/analyze-schema.js';
 import { parseSqlText } from '../schema/parse/parse-sql.js';
 import { isSessionSetting } from '../schema/schema-files.js';
 import { renderAssessmentHtml } from '../reports/assessment/render-html.js';
+import { renderAssessmentText } from '../reports/assessment/render-text.js';
+import { writeReportFile } from '../reports/write-report-file.js';
 import { activityKey, sampleActivity, type CounterReading } from './activity-sampling.js';
 import type { ActivitySample, AssessedSource, AssessmentReport, SourceInventory } from './assessment-types.js';
 import { assessComplexity } from './complexity.js';
@@ -51,13 +53,13 @@ export interface AssessMigrationInput {
 /** The report and where it was written. */
 export interface AssessMigrationResult {
   report: AssessmentReport;
-  files: { html: string; json: string; queryStatistics: string };
+  files: { html: string; json: string; text: string; queryStatistics: string };
 }
 
 /** How many statements the report itself lists (the metadata file keeps them all). */
 const TOP_QUERIES_IN_REPORT = 25;
 
-/** Runs the whole assessment and writes assessment/reports/migration_assessment_report.{html,json}. */
+/** Runs the whole assessment and writes assessment/reports/migration_assessment_report.{html,json,txt}. */
 export async function assessMigration(input: AssessMigrationInput): Promise<AssessMigrationResult> {
   const { dir, reader } = input;
   const step = input.onStep ?? ((): void => undefined);
@@ -141,14 +143,9 @@ export async function assessMigration(input: AssessMigrationInput): Promise<Asse
   };
   const html = join(dir.assessmentReportsDir, 'migration_assessment_report.html');
   const json = join(dir.assessmentReportsDir, 'migration_assessment_report.json');
-  writeWhole(json, `${JSON.stringify(report, null, 2)}\n`);
-  writeWhole(html, renderAssessmentHtml(report));
-  return { report, files: { html, json, queryStatistics: statisticsFile } };
-}
-
-/** Writes `file` through a `.partial` and a rename: a reader never sees half a report. */
-function writeWhole(file: string, text: string): void {
-  const partial = `${file}.partial`;
-  writeFileSync(partial, text);
-  renameSync(partial, file);
+  const text = join(dir.assessmentReportsDir, 'migration_assessment_report.txt');
+  writeReportFile(json, `${JSON.stringify(report, null, 2)}\n`);
+  writeReportFile(html, renderAssessmentHtml(report));
+  writeReportFile(text, renderAssessmentText(report));
+  return { report, files: { html, json, text, queryStatistics: statisticsFile } };
 }

@@ -2,23 +2,37 @@
 // agent's) rather than the application's: those that name only system catalogs and views. The
 // assessment's query-construct check and the captures compare-performance compares leave them out.
 
+import type { Node } from 'libpg-query';
+import { stringList } from '../schema/parse/ast-names.js';
 import { walkAst } from '../schema/parse/ast-walk.js';
 import { loadSqlParser, parseSqlTextSync } from '../schema/parse/parse-sql.js';
 
 const CATALOG_SCHEMAS = new Set(['pg_catalog', 'information_schema']);
 
-/** True when every table a statement names is a system catalog or view (and it names at least one). */
+/**
+ * True when every table a statement names is a system catalog or view (and it names at least one), or,
+ * naming none, when every function it calls is written `pg_catalog.name` (as pg_dump and drivers do;
+ * an application's own `SELECT pg_advisory_lock($1)` is not).
+ */
 export function readsOnlyCatalogs(ast: unknown): boolean {
   let tables = 0;
   let catalogs = 0;
+  let calls = 0;
+  let catalogCalls = 0;
   walkAst(ast, (type, fields) => {
-    if (type !== 'RangeVar') return;
-    tables++;
-    const schema = typeof fields.schemaname === 'string' ? fields.schemaname : undefined;
-    const name = String(fields.relname ?? '');
-    if (schema !== undefined ? CATALOG_SCHEMAS.has(schema) : name.startsWith('pg_')) catalogs++;
+    if (type === 'RangeVar') {
+      tables++;
+      const schema = typeof fields.schemaname === 'string' ? fields.schemaname : undefined;
+      const name = String(fields.relname ?? '');
+      if (schema !== undefined ? CATALOG_SCHEMAS.has(schema) : name.startsWith('pg_')) catalogs++;
+    } else if (type === 'FuncCall') {
+      calls++;
+      const names = stringList(fields.funcname as Node[]);
+      if (names.length === 2 && names[0] === 'pg_catalog') catalogCalls++;
+    }
   });
-  return tables > 0 && catalogs === tables;
+  if (tables > 0) return catalogs === tables;
+  return calls > 0 && catalogCalls === calls;
 }
 
 /** True when `query` parses and every statement in it reads only catalogs; unparseable text counts as the application's. */

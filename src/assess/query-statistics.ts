@@ -4,7 +4,7 @@
 // When pg_stat_statements cannot be read the capture says why and what to do instead of failing:
 // the assessment goes on without it, and compare-performance turns the reason into its error.
 
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { StateError, describeError } from '../core/errors.js';
@@ -12,6 +12,7 @@ import { displayIdent, quoteIdent } from '../core/identifiers.js';
 import { BOOKKEEPING_SCHEMA } from '../engines/bookkeeping-schema.js';
 import type { SqlSession } from '../engines/sql-session.js';
 import type { ExportDir } from '../state/export-dir.js';
+import { writeReportFile } from '../reports/write-report-file.js';
 import { isCatalogQuery } from './catalog-statements.js';
 import type { QueryStatistic, QueryStatisticsCapture } from './query-statistics-types.js';
 
@@ -190,9 +191,7 @@ export function queryStatisticsFile(dir: ExportDir): string {
 
 /** Writes a capture as JSON, whole or not at all (`.partial`, then rename), so a reader never sees half a file. */
 export function writeQueryStatisticsCapture(file: string, capture: QueryStatisticsCapture): void {
-  const partial = `${file}.partial`;
-  writeFileSync(partial, `${JSON.stringify(capture, null, 2)}\n`);
-  renameSync(partial, file);
+  writeReportFile(file, `${JSON.stringify(capture, null, 2)}\n`);
 }
 
 const statisticSchema = z.object({

@@ -135,6 +135,12 @@ describe('assess-migration', () => {
     expect(html).toContain('public.audit_log');
     expect(html).toContain('SELECT count(*) FROM orders WHERE customer = $1');
     expect(html.trimEnd().endsWith('</html>')).toBe(true);
+    const text = readFileSync(join(reportsDir, 'migration_assessment_report.txt'), 'utf8');
+    expect(text).toContain('Migration complexity: MEDIUM');
+    expect(text).toMatch(/Sizing: 3 nodes of 4 vCPUs and 16 GiB/);
+    expect(text).toContain('public.events_2025');
+    expect(text).toContain('BLOCKER TABLE_WITHOUT_REPLICA_IDENTITY table "public"."audit_log"');
+    expect(text).toContain('SELECT pg_advisory_xact_lock($1) (1 calls): Advisory locks.');
   }, 120_000);
 
   it('without pg_stat_statements and without sampling: says why the statistics are missing', async () => {

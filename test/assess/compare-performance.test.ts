@@ -184,6 +184,10 @@ describe('godwit compare-performance', () => {
     expect(html).toContain('SELECT count(*) FROM orders WHERE customer = $1 AND id &lt; $2');
     expect(html).not.toContain('id < $2');
     expect(html).not.toMatch(/<script/i);
+    const text = readFileSync(join(dir.reportsDir, 'performance_comparison_report.txt'), 'utf8');
+    expect(text).toContain('1 only on the source, 1 only on the target.');
+    expect(text).toMatch(/SELECT count\(\*\) FROM orders WHERE customer = \$1 AND id < \$2.*slower/);
+    expect(text).toContain(`Only on the target (1):\n  15 calls, mean `);
 
     const store = openStore(dir.storeFile);
     try {

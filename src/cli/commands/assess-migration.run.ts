@@ -108,6 +108,7 @@ export async function run(context: CommandContext): Promise<void> {
     );
     terminal.print(`report: ${files.html}`);
     terminal.print(`report: ${files.json}`);
+    terminal.print(`report: ${files.text}`);
     store.setPhaseStatus('assess-migration', 'done', `complexity ${report.complexity.level}, ${s.tables} tables, ${issues} schema issues`);
   } catch (error) {
     progress.stop();

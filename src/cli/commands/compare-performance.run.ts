@@ -34,6 +34,7 @@ export async function run(context: CommandContext): Promise<void> {
   if (table !== undefined) terminal.print(table);
   terminal.print(`reports: ${files.html}`);
   terminal.print(`         ${files.json}`);
+  terminal.print(`         ${files.text}`);
   const s = comparison.summary;
   store.setPhaseStatus('compare-performance', 'done', `${s.matched} matched, ${s.slower} slower, ${s.faster} faster, ${s.onlySource} only on source, ${s.onlyTarget} only on target`);
 }

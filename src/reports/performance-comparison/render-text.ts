@@ -29,3 +29,21 @@ export function renderPerformanceTable(c: PerformanceComparison, rows = TERMINAL
   });
   return table.toString();
 }
+
+/** The whole comparison as a text report: the summary, every matched statement, then those of one side only. */
+export function renderPerformanceComparisonText(c: PerformanceComparison): string {
+  const lines = [
+    'Performance comparison report',
+    `generated ${c.generatedAt}; source ${c.source.database} (${c.source.serverVersion}, captured ${c.source.capturedAt}); target ${c.target.database} (${c.target.serverVersion}, captured ${c.target.capturedAt})`,
+    `slower or faster: one mean more than ${c.thresholds.meanRatio} times the other's and more than ${c.thresholds.minDifferenceMs} ms apart`,
+    '',
+    performanceSummaryLine(c),
+  ];
+  const matched = renderPerformanceTable(c, c.matched.length);
+  if (matched !== undefined) lines.push('', `Statements on both sides (the source's most total time first; cut to ${STATEMENT_WIDTH} characters here, whole in the HTML and JSON reports):`, matched);
+  for (const [title, statements] of [['Only on the source', c.onlySource], ['Only on the target', c.onlyTarget]] as const) {
+    lines.push('', `${title} (${statements.length}):`);
+    for (const s of statements) lines.push(`  ${s.timing.calls} calls, mean ${formatMs(s.timing.meanExecMs)} ms: ${s.query.replace(/\s+/g, ' ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,8 +1,8 @@
 // `analyze-schema` as a pipeline step: the exported files in, a report file in reports/ out.
 
-import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExportDir } from '../../state/export-dir.js';
+import { writeReportFile } from '../../reports/write-report-file.js';
 import { renderSchemaAnalysis, schemaAnalysisFileName, type SchemaAnalysisFormat } from '../../reports/schema-analysis/render-report.js';
 import { readSchemaFiles } from '../import/read-schema-files.js';
 import type { SchemaAnalysisReport } from './analysis-types.js';
@@ -16,8 +16,6 @@ export async function writeSchemaAnalysis(dir: ExportDir, format: SchemaAnalysis
     target === undefined ? {} : { target },
   );
   const file = join(dir.reportsDir, schemaAnalysisFileName(format));
-  const partial = `${file}.partial`;
-  writeFileSync(partial, renderSchemaAnalysis(report, format));
-  renameSync(partial, file);
+  writeReportFile(file, renderSchemaAnalysis(report, format));
   return { report, file };
 }
