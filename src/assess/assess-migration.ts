@@ -70,8 +70,10 @@ export async function assessMigration(input: AssessMigrationInput): Promise<Asse
   // only the catalogs, which pg_stat_user_tables does not count.
   let started = (): void => undefined;
   const firstReading = new Promise<void>((resolve) => (started = resolve));
+  // A failed step ends the sampling too: its wait would otherwise run on for the rest of the interval.
+  const stopSampling = new AbortController();
   const sampling: Promise<ActivitySample> = sampleActivity(() => reader.readCounters(), input.samplingSeconds, {
-    signal: input.signal,
+    signal: input.signal === undefined ? stopSampling.signal : AbortSignal.any([input.signal, stopSampling.signal]),
     onStarted: started,
     onTick: (elapsed) => input.onSamplingTick?.(elapsed, input.samplingSeconds),
   });
@@ -79,6 +81,18 @@ export async function assessMigration(input: AssessMigrationInput): Promise<Asse
   await Promise.race([firstReading, sampling]);
   if (input.samplingSeconds > 0) step(`sampling read and write rates for ${input.samplingSeconds} s (--iops-capture-interval), meanwhile:`);
 
+  try {
+    return await assessWhileSampling(input, sampling);
+  } catch (error) {
+    stopSampling.abort(error);
+    throw error;
+  }
+}
+
+/** Everything but the sampling, then the report from all of it; `sampling` is awaited last. */
+async function assessWhileSampling(input: AssessMigrationInput, sampling: Promise<ActivitySample>): Promise<AssessMigrationResult> {
+  const { dir, reader } = input;
+  const step = input.onStep ?? ((): void => undefined);
   step('dumping the schema (pg_dump) and analysing it');
   const dumpFile = join(dir.assessmentMetadataDir, 'schema', 'schema.sql');
   await reader.dumpSchema(dumpFile);

@@ -8,7 +8,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assessMigration } from '../../src/assess/assess-migration.js';
 import type { AssessmentReport } from '../../src/assess/assessment-types.js';
+import { readActivityCounters, readSourceInventory } from '../../src/engines/postgres/assess/read-inventory.js';
+import { openExportDir } from '../../src/state/export-dir.js';
 import type { QueryStatisticsCapture } from '../../src/assess/query-statistics-types.js';
 import type { EmbeddedServer } from '../../src/embedded/embedded-server.js';
 import { sqlOn, startPrivateServer, type PrivateServer } from '../harness/private-server.js';
@@ -177,6 +180,40 @@ describe('assess-migration', () => {
     expect(report.activity.intervalSeconds).toBeGreaterThanOrEqual(1);
     expect(report.activity.intervalSeconds).toBeLessThan(60);
   }, 90_000);
+
+  it('a failed step ends the sampling at once: no counters are read for the rest of the interval', async () => {
+    const client = new pg.Client((server as EmbeddedServer).connectionConfig(DB));
+    await client.connect();
+    try {
+      let reads = 0;
+      const failing = assessMigration({
+        dir: openExportDir(newExportDir('assess-failed-step')),
+        source: { host: 'h', port: 1, database: DB, user: 'u', schemas: ['public'], serverVersion: 'v' },
+        reader: {
+          checkSchemas: async () => undefined,
+          readCounters: async () => {
+            reads++;
+            return readActivityCounters(client, ['public']);
+          },
+          // pg_dump failing after a while (a real one fails the same way, later or sooner).
+          dumpSchema: async () => {
+            await new Promise((resolve) => setTimeout(resolve, 1_200));
+            throw new Error('pg_dump failed');
+          },
+          readInventory: () => readSourceInventory(client, ['public'], 15),
+          checkReadiness: () => Promise.reject(new Error('not reached')),
+          readQueryStatistics: () => Promise.reject(new Error('not reached')),
+        },
+        capture: { slotName: 'godwit_x', publicationName: 'godwit_x', started: false },
+        samplingSeconds: 600,
+      });
+      await expect(failing).rejects.toThrow('pg_dump failed');
+      // Cut short after more than a second, the sampling takes its last reading now, not in 600 s.
+      await waitFor(() => reads === 2, 5_000, 'the sampling to end');
+    } finally {
+      await client.end();
+    }
+  });
 
   it('refuses a schema that does not exist and a negative interval, writing no report', async () => {
     const exportDir = newExportDir('assess-bad');
