@@ -1,6 +1,6 @@
 // Which captured statements are tools' catalog queries (pg_dump's, godwit's own, a monitoring
-// agent's) rather than the application's: those that name only system catalogs and views. The
-// assessment's query-construct check and the captures compare-performance compares leave them out.
+// agent's) rather than the application's: those that name only system catalogs and views, or no table
+// and only pg_catalog functions. The query statistics captures (assess-migration's and compare-performance's) leave them out.
 
 import type { Node } from 'libpg-query';
 import { stringList } from '../schema/parse/ast-names.js';
@@ -14,7 +14,7 @@ const CATALOG_SCHEMAS = new Set(['pg_catalog', 'information_schema']);
  * naming none, when every function it calls is written `pg_catalog.name` (as pg_dump and drivers do;
  * an application's own `SELECT pg_advisory_lock($1)` is not).
  */
-export function readsOnlyCatalogs(ast: unknown): boolean {
+function readsOnlyCatalogs(ast: unknown): boolean {
   let tables = 0;
   let catalogs = 0;
   let calls = 0;

@@ -1,14 +1,13 @@
 // The application's own statements, as pg_stat_statements recorded them on the source, checked for
 // SQL the target lacks (advisory locks, system columns, MERGE, SQL/JSON functions...) with the same
 // rules analyze-schema applies to views and routines: the schema can be clean while the queries the
-// application sends are not.
+// application sends are not. The capture left tools' catalog queries out already (catalog-statements.ts).
 
 import { issueDefinitions } from '../schema/analyze/analyze-schema.js';
 import { constructIssues } from '../schema/analyze/rules-query-constructs.js';
 import type { IssueDefinition } from '../schema/analyze/analysis-types.js';
 import { loadSqlParser, parseSqlTextSync } from '../schema/parse/parse-sql.js';
 import type { QueryConstructFinding } from './assessment-types.js';
-import { readsOnlyCatalogs } from './catalog-statements.js';
 import type { QueryStatistic } from './query-statistics-types.js';
 
 /** Each statement that uses an unsupported construct, with the issues found in it; and how many could not be parsed. */
@@ -22,8 +21,6 @@ export async function findUnsupportedConstructs(statistics: readonly QueryStatis
     let types: Set<string>;
     try {
       const statements = parseSqlTextSync(statistic.query, 'pg_stat_statements');
-      // Tools' catalog queries (pg_dump's, godwit's own, monitoring's) are not the application's.
-      if (statements.every((statement) => readsOnlyCatalogs(statement.ast))) continue;
       types = new Set(statements.flatMap((statement) => [...constructIssues(statement.ast)]));
     } catch {
       unparsed++; // a text pg_stat_statements truncated or normalised beyond the grammar
